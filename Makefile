@@ -1,0 +1,41 @@
+# vpcflow: PGXS build.  make / make install / make installcheck (needs a
+# running server: tools/test.sh starts a throwaway one and runs everything).
+
+EXTENSION   = vpcflow
+EXTVERSION  = 0.1.0
+MODULE_big  = vpcflow
+
+# Pure C modules with no PostgreSQL dependency (shared with the loader and
+# the fuzz harness), then the server-side modules.
+PURE_OBJS   = src/flowparse.o src/idcodec.o
+OBJS        = $(PURE_OBJS) \
+              src/vpcflow.o src/awsid.o src/labels.o \
+              src/parse_funcs.o src/ingest.o
+
+# The extension script is assembled from one SQL file per concern, in
+# dependency order.
+SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
+              src/store.sql src/parse_funcs.sql src/ingest.sql src/roles.sql
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wno-missing-field-initializers -Wno-sign-compare
+SHLINK_LIBS = -lz
+SHLIB_LINK  = -lz
+
+EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+# Parse-only benchmark driver: the pure parser, no server.
+src/vpcflow-parsebench: bench/parsebench.c src/flowparse.c src/flowparse.h
+	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -o $@ bench/parsebench.c src/flowparse.c

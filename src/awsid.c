@@ -1,0 +1,202 @@
+/*
+ * awsid.c
+ *		vpcflow.awsid: a resource id column type (interface, VPC, subnet,
+ *		instance, account ids) stored in the compact encoding of idcodec.c.
+ *
+ * It reads and prints as the exact original text, sorts like text in the
+ * C collation, and casts implicitly to text so string functions and BI
+ * tools see an ordinary string.
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+#include "idcodec.h"
+#include "vpcflow.h"
+
+/* Ids longer than this are not ids; the limit bounds stack buffers. */
+#define AWSID_MAX_LENGTH 1024
+
+Datum
+awsid_from_cstring_len(const char *s, size_t len)
+{
+	bytea	   *result;
+	size_t		n;
+
+	if (len > AWSID_MAX_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("resource id is too long (%zu bytes, at most %d)",
+						len, AWSID_MAX_LENGTH)));
+	result = (bytea *) palloc(VARHDRSZ + ID_ENCODED_MAX(len));
+	n = id_encode(s, len, (uint8 *) VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + n);
+	return PointerGetDatum(result);
+}
+
+/* Decode into buf (AWSID_MAX_LENGTH + 1 bytes); returns the length. */
+static long
+awsid_decode(const struct varlena *id, char *buf)
+{
+	long		len = id_decode((const uint8 *) VARDATA_ANY(id),
+								VARSIZE_ANY_EXHDR(id), buf, AWSID_MAX_LENGTH);
+
+	if (len < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid vpcflow.awsid value")));
+	buf[len] = '\0';
+	return len;
+}
+
+PG_FUNCTION_INFO_V1(awsid_in);
+Datum
+awsid_in(PG_FUNCTION_ARGS)
+{
+	const char *s = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_DATUM(awsid_from_cstring_len(s, strlen(s)));
+}
+
+PG_FUNCTION_INFO_V1(awsid_out);
+Datum
+awsid_out(PG_FUNCTION_ARGS)
+{
+	struct varlena *id = PG_GETARG_VARLENA_PP(0);
+	char		buf[AWSID_MAX_LENGTH + 1];
+
+	awsid_decode(id, buf);
+	PG_RETURN_CSTRING(pstrdup(buf));
+}
+
+/* Binary form is the text form: loaders need not know the encoding. */
+PG_FUNCTION_INFO_V1(awsid_recv);
+Datum
+awsid_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
+	int			nbytes;
+	char	   *s = pq_getmsgtext(msg, msg->len - msg->cursor, &nbytes);
+
+	PG_RETURN_DATUM(awsid_from_cstring_len(s, nbytes));
+}
+
+PG_FUNCTION_INFO_V1(awsid_send);
+Datum
+awsid_send(PG_FUNCTION_ARGS)
+{
+	struct varlena *id = PG_GETARG_VARLENA_PP(0);
+	char		buf[AWSID_MAX_LENGTH + 1];
+	long		len = awsid_decode(id, buf);
+	StringInfoData out;
+
+	pq_begintypsend(&out);
+	pq_sendtext(&out, buf, len);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&out));
+}
+
+PG_FUNCTION_INFO_V1(awsid_to_text);
+Datum
+awsid_to_text(PG_FUNCTION_ARGS)
+{
+	struct varlena *id = PG_GETARG_VARLENA_PP(0);
+	char		buf[AWSID_MAX_LENGTH + 1];
+	long		len = awsid_decode(id, buf);
+
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf, len));
+}
+
+PG_FUNCTION_INFO_V1(awsid_from_text);
+Datum
+awsid_from_text(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_DATUM(awsid_from_cstring_len(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+}
+
+/* Text order (C collation) of the decoded ids. */
+static int
+awsid_compare(struct varlena *a, struct varlena *b)
+{
+	const uint8 *ea = (const uint8 *) VARDATA_ANY(a);
+	const uint8 *eb = (const uint8 *) VARDATA_ANY(b);
+	size_t		la = VARSIZE_ANY_EXHDR(a);
+	size_t		lb = VARSIZE_ANY_EXHDR(b);
+	char		da[AWSID_MAX_LENGTH + 1];
+	char		db[AWSID_MAX_LENGTH + 1];
+	long		na,
+				nb;
+	int			c;
+
+	/* same prefix and digit count: nibble order is text order */
+	if (la == lb && la >= 2 && ea[0] == eb[0] && ea[0] != ID_TAG_RAW && ea[1] == eb[1])
+		return memcmp(ea + 2, eb + 2, la - 2);
+
+	na = awsid_decode(a, da);
+	nb = awsid_decode(b, db);
+	c = memcmp(da, db, Min(na, nb));
+	if (c != 0)
+		return c;
+	return (na > nb) - (na < nb);
+}
+
+/* Canonical encoding: equal ids have equal bytes. */
+static bool
+awsid_equal(struct varlena *a, struct varlena *b)
+{
+	size_t		la = VARSIZE_ANY_EXHDR(a);
+
+	return la == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), la) == 0;
+}
+
+#define AWSID_CMP_FN(name, expr) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	struct varlena *a = PG_GETARG_VARLENA_PP(0); \
+	struct varlena *b = PG_GETARG_VARLENA_PP(1); \
+	PG_RETURN_BOOL(expr); \
+}
+
+AWSID_CMP_FN(awsid_eq, awsid_equal(a, b))
+AWSID_CMP_FN(awsid_ne, !awsid_equal(a, b))
+AWSID_CMP_FN(awsid_lt, awsid_compare(a, b) < 0)
+AWSID_CMP_FN(awsid_le, awsid_compare(a, b) <= 0)
+AWSID_CMP_FN(awsid_gt, awsid_compare(a, b) > 0)
+AWSID_CMP_FN(awsid_ge, awsid_compare(a, b) >= 0)
+
+PG_FUNCTION_INFO_V1(awsid_cmp);
+Datum
+awsid_cmp(PG_FUNCTION_ARGS)
+{
+	struct varlena *a = PG_GETARG_VARLENA_PP(0);
+	struct varlena *b = PG_GETARG_VARLENA_PP(1);
+	int			c = awsid_compare(a, b);
+
+	PG_RETURN_INT32((c > 0) - (c < 0));
+}
+
+PG_FUNCTION_INFO_V1(awsid_hash);
+Datum
+awsid_hash(PG_FUNCTION_ARGS)
+{
+	struct varlena *a = PG_GETARG_VARLENA_PP(0);
+
+	return hash_any((const unsigned char *) VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
+}
+
+PG_FUNCTION_INFO_V1(awsid_hash_extended);
+Datum
+awsid_hash_extended(PG_FUNCTION_ARGS)
+{
+	struct varlena *a = PG_GETARG_VARLENA_PP(0);
+
+	return hash_any_extended((const unsigned char *) VARDATA_ANY(a),
+							 VARSIZE_ANY_EXHDR(a), PG_GETARG_INT64(1));
+}

@@ -1,0 +1,701 @@
+/*
+ * ingest.c
+ *		vpcflow.ingest_file(): load one server-side flow-log file (plain or
+ *		gzip) into the store, exactly once, in the caller's transaction.
+ *
+ * The file's SHA-256 is claimed in vpcflow.ingest_log first, so a second
+ * load of the same bytes is a no-op (and a concurrent one waits for the
+ * first to commit or abort).  Records go straight into the time partitions
+ * through table_multi_insert, the path COPY uses, with no per-row SQL; a
+ * partition missing for a timestamp is created on demand.  Bad lines go to
+ * vpcflow.ingest_errors or fail the load, as the caller chooses.
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "vpcflow.h"
+
+#define BATCH_ROWS		1000	/* rows buffered per partition, as COPY */
+#define READ_CHUNK		(1024 * 1024)
+
+/* One destination partition and its insert buffer. */
+typedef struct Target
+{
+	TimestampTz lower;
+	TimestampTz upper;
+	Relation	rel;
+	ResultRelInfo *rri;
+	BulkInsertState bistate;
+	int16	   *map;
+	TupleTableSlot *slots[BATCH_ROWS];
+	int			nused;
+} Target;
+
+typedef struct Ingest
+{
+	const char *path;			/* as given, for messages */
+	FlowParser	parser;
+	bool		quarantine;
+	int32		ingest_id;
+	EState	   *estate;
+	CommandId	cid;
+	MemoryContext batch_cxt;	/* datums of buffered rows */
+	Target	   *targets;
+	int			ntargets;
+	int			maxtargets;
+	int			last;			/* target of the previous row */
+	SPIPlanPtr	error_plan;
+	List	   *unknown_fields; /* names of unknown header columns */
+	/* counters */
+	int64		rows;
+	int64		nodata;
+	int64		skipdata;
+	int64		errors;
+	int64		bytes_read;
+	uint64		line_no;
+	TimestampTz min_start;
+	TimestampTz max_start;
+} Ingest;
+
+/* ---------- permissions and paths ---------- */
+
+/*
+ * pg_read_server_files members read any file, as COPY FROM does;
+ * vpcflow_writer members only below vpcflow.ingest_directory.
+ */
+static char *
+resolve_path(const char *given)
+{
+	char	   *path;
+	char		resolved[MAXPGPATH];
+	Oid			writer = get_role_oid("vpcflow_writer", true);
+
+	if (is_absolute_path(given))
+		path = pstrdup(given);
+	else
+		path = psprintf("%s/%s", DataDir, given);
+	canonicalize_path(path);
+
+	if (has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		return path;
+
+	if (!OidIsValid(writer) || !has_privs_of_role(GetUserId(), writer))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to ingest file \"%s\"", given),
+				 errhint("Ingesting files needs membership in vpcflow_writer "
+						 "(within vpcflow.ingest_directory) or pg_read_server_files.")));
+	if (vpcflow_ingest_directory == NULL || vpcflow_ingest_directory[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to ingest file \"%s\"", given),
+				 errdetail("vpcflow.ingest_directory is not set, so vpcflow_writer "
+						   "members cannot ingest server files.")));
+	if (realpath(path, resolved) == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\": %m", given)));
+	{
+		char		dir[MAXPGPATH];
+
+		if (realpath(vpcflow_ingest_directory, dir) == NULL ||
+			!path_is_prefix_of_path(dir, resolved) || strcmp(dir, resolved) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("file \"%s\" is outside vpcflow.ingest_directory", given)));
+	}
+	return pstrdup(resolved);
+}
+
+/* ---------- the file ---------- */
+
+static void
+hash_file(const char *path, const char *given, uint8 *digest, int64 *size)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	char	   *buf = palloc(READ_CHUNK);
+	int			fd;
+	struct stat st;
+	ssize_t		n;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\" for reading: %m", given)));
+	if (fstat(fd, &st) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", given)));
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a regular file", given)));
+	*size = st.st_size;
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256");
+	while ((n = read(fd, buf, READ_CHUNK)) > 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
+			elog(ERROR, "could not compute SHA-256");
+	}
+	if (n < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\": %m", given)));
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256");
+	pg_cryptohash_free(ctx);
+	CloseTransientFile(fd);
+	pfree(buf);
+}
+
+/* ---------- partitions ---------- */
+
+static Target *
+open_target(Ingest *st, Oid relid, TimestampTz lower, TimestampTz upper)
+{
+	Target	   *t;
+
+	if (st->ntargets == st->maxtargets)
+	{
+		st->maxtargets *= 2;
+		st->targets = repalloc(st->targets, sizeof(Target) * st->maxtargets);
+	}
+	t = &st->targets[st->ntargets++];
+	memset(t, 0, sizeof(Target));
+	t->lower = lower;
+	t->upper = upper;
+	t->rel = table_open(relid, RowExclusiveLock);
+	t->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(t->rri, t->rel, 1, NULL, 0);
+	ExecOpenIndices(t->rri, false);
+	t->bistate = GetBulkInsertState();
+	t->map = flow_attr_map(RelationGetDescr(t->rel));
+	for (int i = 0; i < BATCH_ROWS; i++)
+		t->slots[i] = table_slot_create(t->rel, NULL);
+	return t;
+}
+
+/* The partition for ts, from vpcflow.partition_for (which creates it). */
+static int
+find_target(Ingest *st, TimestampTz ts)
+{
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		args[1];
+	bool		isnull;
+	Oid			relid;
+	TimestampTz lower,
+				upper;
+
+	if (st->last >= 0 && ts >= st->targets[st->last].lower && ts < st->targets[st->last].upper)
+		return st->last;
+	for (int i = 0; i < st->ntargets; i++)
+		if (ts >= st->targets[i].lower && ts < st->targets[i].upper)
+			return st->last = i;
+
+	args[0] = TimestampTzGetDatum(ts);
+	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound "
+							  "FROM vpcflow.partition_for($1)",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "vpcflow.partition_for(%s) returned no partition",
+			 timestamptz_to_str(ts));
+	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	lower = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	upper = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	open_target(st, relid, lower, upper);
+	return st->last = st->ntargets - 1;
+}
+
+/* Write every buffered row: heap first, then its index entries. */
+static void
+flush_all(Ingest *st)
+{
+	for (int i = 0; i < st->ntargets; i++)
+	{
+		Target	   *t = &st->targets[i];
+
+		if (t->nused == 0)
+			continue;
+		table_multi_insert(t->rel, t->slots, t->nused, st->cid, 0, t->bistate);
+		if (t->rri->ri_NumIndices > 0)
+			for (int k = 0; k < t->nused; k++)
+			{
+				List	   *recheck = ExecInsertIndexTuples(t->rri, t->slots[k], st->estate,
+															false, false, NULL, NIL);
+
+				list_free(recheck);
+			}
+		for (int k = 0; k < t->nused; k++)
+			ExecClearTuple(t->slots[k]);
+		t->nused = 0;
+	}
+	ResetPerTupleExprContext(st->estate);
+	MemoryContextReset(st->batch_cxt);
+}
+
+static void
+close_targets(Ingest *st)
+{
+	for (int i = 0; i < st->ntargets; i++)
+	{
+		Target	   *t = &st->targets[i];
+
+		for (int k = 0; k < BATCH_ROWS; k++)
+			ExecDropSingleTupleTableSlot(t->slots[k]);
+		FreeBulkInsertState(t->bistate);
+		ExecCloseIndices(t->rri);
+		table_finish_bulk_insert(t->rel, 0);
+		table_close(t->rel, NoLock);
+	}
+	st->ntargets = 0;
+}
+
+/* ---------- records and errors ---------- */
+
+static void
+quarantine_line(Ingest *st, const char *line, size_t len, const char *message,
+				const FlowError *err)
+{
+	Oid			types[7] = {INT4OID, TEXTOID, INT8OID, INT4OID, TEXTOID, TEXTOID, BYTEAOID};
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bytea	   *raw = palloc(VARHDRSZ + len);
+
+	if (!st->quarantine)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid flow-log record in %s line " UINT64_FORMAT ", %s",
+						st->path, st->line_no, message)));
+	if (st->error_plan == NULL)
+	{
+		st->error_plan = SPI_prepare("INSERT INTO vpcflow.ingest_errors "
+									 "(ingest_id, source, line_no, column_no, field, message, raw_line) "
+									 "VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, types);
+		if (st->error_plan == NULL)
+			elog(ERROR, "could not prepare the quarantine insert");
+	}
+	SET_VARSIZE(raw, VARHDRSZ + len);
+	memcpy(VARDATA(raw), line, len);
+	args[0] = Int32GetDatum(st->ingest_id);
+	args[1] = CStringGetTextDatum(st->path);
+	args[2] = Int64GetDatum((int64) st->line_no);
+	args[3] = Int32GetDatum(err ? err->column : 0);
+	if (err && err->field)
+		args[4] = CStringGetTextDatum(err->field);
+	else
+		nulls[4] = 'n';
+	args[5] = CStringGetTextDatum(message);
+	args[6] = PointerGetDatum(raw);
+	if (SPI_execute_plan(st->error_plan, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record a quarantined line");
+	st->errors++;
+}
+
+static void
+note_header(Ingest *st)
+{
+	const FlowFormat *fmt = &st->parser.format;
+
+	for (int i = 0; i < fmt->nunknown; i++)
+	{
+		const char *name = fmt->unknown_name[i];
+		ListCell   *lc;
+		bool		seen = false;
+
+		foreach(lc, st->unknown_fields)
+			if (strcmp((char *) lfirst(lc), name) == 0)
+				seen = true;
+		if (!seen)
+		{
+			st->unknown_fields = lappend(st->unknown_fields, pstrdup(name));
+			ereport(NOTICE,
+					(errmsg("%s line " UINT64_FORMAT ": unknown field \"%s\" kept in column extra",
+							st->path, st->line_no, name)));
+		}
+	}
+}
+
+static void
+handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
+{
+	Target	   *t;
+	TupleTableSlot *slot;
+	TimestampTz start;
+	MemoryContext old;
+
+	st->line_no++;
+	if ((int64) len > vpcflow_max_line_length)
+	{
+		char	   *msg = psprintf("line is longer than vpcflow.max_line_length (%zu bytes)", len);
+
+		quarantine_line(st, line, Min(len, (size_t) vpcflow_max_line_length), msg, NULL);
+		return;
+	}
+	switch (flow_parse_line(&st->parser, line, len, row))
+	{
+		case FLOW_LINE_BLANK:
+			return;
+		case FLOW_LINE_HEADER:
+			note_header(st);
+			return;
+		case FLOW_LINE_ERROR:
+			quarantine_line(st, line, len, flow_error_detail(&st->parser), &st->parser.error);
+			return;
+		case FLOW_LINE_RECORD:
+			break;
+	}
+	if (!flow_row_has(row, FF_START))
+	{
+		FlowError	err = {.field = "start", .column = 0};
+
+		quarantine_line(st, line, len,
+						"record has no start time, so it has no time partition "
+						"(the format lacks the start field, or it is \"-\")", &err);
+		return;
+	}
+
+	start = (TimestampTz) (row->v[FF_START].i - UNIX_TO_PG_USECS);
+	t = &st->targets[find_target(st, start)];
+	slot = t->slots[t->nused];
+	ExecClearTuple(slot);
+	old = MemoryContextSwitchTo(st->batch_cxt);
+	flow_fill_tuple(&st->parser, row, t->map, slot->tts_tupleDescriptor->natts,
+					st->ingest_id, slot->tts_values, slot->tts_isnull);
+	MemoryContextSwitchTo(old);
+	ExecStoreVirtualTuple(slot);
+
+	st->rows++;
+	if (flow_row_has(row, FF_LOG_STATUS))
+	{
+		if (row->v[FF_LOG_STATUS].i == FLOW_STATUS_NODATA)
+			st->nodata++;
+		else if (row->v[FF_LOG_STATUS].i == FLOW_STATUS_SKIPDATA)
+			st->skipdata++;
+	}
+	if (st->rows == 1 || start < st->min_start)
+		st->min_start = start;
+	if (st->rows == 1 || start > st->max_start)
+		st->max_start = start;
+	if (++t->nused == BATCH_ROWS)
+		flush_all(st);
+}
+
+/*
+ * Read the file (zlib reads plain files as they are) and hand over each
+ * line.  A line longer than vpcflow.max_line_length is quarantined by its
+ * first bytes and the rest of it skipped, so memory stays bounded.
+ */
+static void
+read_lines(Ingest *st, gzFile gz)
+{
+	size_t		maxline = (size_t) vpcflow_max_line_length;
+	size_t		cap = READ_CHUNK + maxline + 1;
+	char	   *buf = palloc(cap);
+	size_t		have = 0;
+	bool		skipping = false;
+	FlowRow    *row = palloc(sizeof(FlowRow));
+
+	for (;;)
+	{
+		int			n = gzread(gz, buf + have, (unsigned) Min(cap - have, (size_t) INT_MAX));
+		char	   *p = buf;
+		char	   *end;
+		char	   *nl;
+		size_t		rest;
+
+		CHECK_FOR_INTERRUPTS();
+		if (n < 0)
+		{
+			int			zerr;
+			const char *msg = gzerror(gz, &zerr);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not decompress file \"%s\": %s", st->path, msg)));
+		}
+		if (n == 0)
+			break;
+		st->bytes_read += n;
+		have += n;
+		end = buf + have;
+		while ((nl = memchr(p, '\n', end - p)) != NULL)
+		{
+			if (skipping)
+				skipping = false;
+			else
+				handle_line(st, p, nl - p, row);
+			p = nl + 1;
+		}
+		rest = end - p;
+		if (rest > maxline)
+		{
+			if (!skipping)
+			{
+				st->line_no++;
+				quarantine_line(st, p, maxline,
+								psprintf("line is longer than vpcflow.max_line_length (%zu bytes)", maxline),
+								NULL);
+			}
+			skipping = true;
+			rest = 0;
+		}
+		memmove(buf, p, rest);
+		have = rest;
+	}
+	{
+		int			zerr;
+		const char *msg = gzerror(gz, &zerr);
+
+		if (zerr != Z_OK && zerr != Z_STREAM_END)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not decompress file \"%s\": %s", st->path, msg),
+					 errdetail("The file is truncated or corrupt; nothing was loaded from it.")));
+	}
+	if (have > 0 && !skipping)
+		handle_line(st, buf, have, row);
+	pfree(buf);
+	pfree(row);
+}
+
+typedef struct GzCloser
+{
+	MemoryContextCallback cb;
+	gzFile		gz;
+} GzCloser;
+
+static void
+close_gz(void *arg)
+{
+	GzCloser   *c = (GzCloser *) arg;
+
+	if (c->gz != NULL)
+		gzclose(c->gz);
+	c->gz = NULL;
+}
+
+/* Claim the file's checksum; false if a committed load already has it. */
+static bool
+claim_file(Ingest *st, const char *given, const uint8 *digest, int64 size,
+		   const char *format, int32 *existing)
+{
+	Oid			types[4] = {TEXTOID, INT8OID, BYTEAOID, TEXTOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', format ? ' ' : 'n'};
+	bytea	   *sha = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	bool		isnull;
+
+	SET_VARSIZE(sha, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(sha), digest, PG_SHA256_DIGEST_LENGTH);
+	args[0] = CStringGetTextDatum(given);
+	args[1] = Int64GetDatum(size);
+	args[2] = PointerGetDatum(sha);
+	args[3] = format ? CStringGetTextDatum(format) : (Datum) 0;
+
+	if (SPI_execute_with_args("INSERT INTO vpcflow.ingest_log "
+							  "(file_name, file_size, sha256, format, status, started_at) "
+							  "VALUES ($1, $2, $3, $4, 'loading', pg_catalog.clock_timestamp()) "
+							  "ON CONFLICT (sha256) DO NOTHING RETURNING ingest_id",
+							  4, types, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not record the file in vpcflow.ingest_log");
+	if (SPI_processed == 1)
+	{
+		st->ingest_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+		return true;
+	}
+	if (SPI_execute_with_args("SELECT ingest_id FROM vpcflow.ingest_log WHERE sha256 = $1",
+							  1, &types[2], &args[2], NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not look up the earlier load of \"%s\"", given);
+	*existing = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return false;
+}
+
+static void
+finish_log(Ingest *st, double seconds)
+{
+	Oid			types[11] = {INT4OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID, FLOAT8OID};
+	Datum		args[11];
+	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	ListCell   *lc;
+	ArrayBuildState *names = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+
+	foreach(lc, st->unknown_fields)
+		accumArrayResult(names, CStringGetTextDatum((char *) lfirst(lc)), false,
+						 TEXTOID, CurrentMemoryContext);
+	args[0] = Int32GetDatum(st->ingest_id);
+	args[1] = CStringGetTextDatum(st->errors > 0 ? "loaded_with_errors" : "loaded");
+	args[2] = Int64GetDatum(st->rows);
+	args[3] = Int64GetDatum(st->nodata);
+	args[4] = Int64GetDatum(st->skipdata);
+	args[5] = Int64GetDatum(st->errors);
+	args[6] = Int64GetDatum(st->bytes_read);
+	args[7] = TimestampTzGetDatum(st->min_start);
+	args[8] = TimestampTzGetDatum(st->max_start);
+	args[9] = makeArrayResult(names, CurrentMemoryContext);
+	args[10] = Float8GetDatum(seconds);
+	if (st->rows == 0)
+		nulls[7] = nulls[8] = 'n';
+	if (st->unknown_fields == NIL)
+		nulls[9] = 'n';
+	if (SPI_execute_with_args("UPDATE vpcflow.ingest_log SET status = $2, rows = $3, "
+							  "nodata = $4, skipdata = $5, errors = $6, bytes_read = $7, "
+							  "min_start = $8, max_start = $9, unknown_fields = $10, "
+							  "seconds = $11, finished_at = pg_catalog.clock_timestamp() "
+							  "WHERE ingest_id = $1",
+							  11, types, args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update vpcflow.ingest_log");
+}
+
+/*
+ * vpcflow.ingest_file(path text, format text DEFAULT NULL,
+ *                     on_error text DEFAULT 'quarantine')
+ * RETURNS (ingest_id, file_name, status, rows, nodata, skipdata, errors,
+ *          bytes_read, seconds)
+ */
+PG_FUNCTION_INFO_V1(vpcflow_ingest_file);
+Datum
+vpcflow_ingest_file(PG_FUNCTION_ARGS)
+{
+	char	   *given;
+	char	   *path;
+	char	   *format = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *on_error = PG_ARGISNULL(2) ? "quarantine" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Ingest	   *st = palloc0(sizeof(Ingest));
+	TupleDesc	desc;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	int64		size;
+	int32		existing = 0;
+	Oid			flows;
+	TimestampTz t0 = GetCurrentTimestamp();
+	double		seconds;
+	Datum		values[9];
+	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
+	bool		loaded;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("file path must not be NULL")));
+	given = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(on_error, "quarantine") == 0)
+		st->quarantine = true;
+	else if (strcmp(on_error, "fail") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid on_error value \"%s\"", on_error),
+				 errhint("Use 'quarantine' (bad lines go to vpcflow.ingest_errors) or 'fail'.")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ingest_file must return a composite type");
+
+	path = resolve_path(given);
+	st->path = given;
+	flow_parser_init(&st->parser);
+	if (format && !flow_parser_set_format(&st->parser, format, strlen(format)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid flow-log format: %s", flow_error_detail(&st->parser))));
+
+	/* Lock the store without holding it open: partition_for may ALTER it. */
+	flows = get_relname_relid("flows", get_namespace_oid("vpcflow", false));
+	if (!OidIsValid(flows))
+		elog(ERROR, "table vpcflow.flows does not exist");
+	LockRelationOid(flows, RowExclusiveLock);
+	{
+		AclResult	acl = pg_class_aclcheck(flows, GetUserId(), ACL_INSERT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, "flows");
+	}
+
+	hash_file(path, given, digest, &size);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	loaded = claim_file(st, given, digest, size, format, &existing);
+	if (loaded)
+	{
+		GzCloser   *gzcb;
+
+		st->estate = CreateExecutorState();
+		st->cid = GetCurrentCommandId(true);
+		st->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "vpcflow ingest batch",
+											  ALLOCSET_DEFAULT_SIZES);
+		st->maxtargets = 4;
+		st->targets = palloc(sizeof(Target) * st->maxtargets);
+		st->last = -1;
+
+		/*
+		 * The gz handle holds a file descriptor: a callback on this memory
+		 * context closes it if an error ends the load.
+		 */
+		gzcb = palloc0(sizeof(GzCloser));
+		gzcb->cb.func = close_gz;
+		gzcb->cb.arg = gzcb;
+		gzcb->gz = gzopen(path, "rb");
+		if (gzcb->gz == NULL)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not open file \"%s\" for reading: %m", given)));
+		MemoryContextRegisterResetCallback(CurrentMemoryContext, &gzcb->cb);
+		gzbuffer(gzcb->gz, 256 * 1024);
+		read_lines(st, gzcb->gz);
+		close_gz(gzcb);
+
+		flush_all(st);
+		close_targets(st);
+		FreeExecutorState(st->estate);
+		seconds = (double) (GetCurrentTimestamp() - t0) / USECS_PER_SEC;
+		finish_log(st, seconds);
+	}
+	else
+	{
+		ereport(NOTICE,
+				(errmsg("file \"%s\" was already ingested (ingest_id %d); nothing loaded",
+						given, existing)));
+		st->ingest_id = existing;
+		seconds = (double) (GetCurrentTimestamp() - t0) / USECS_PER_SEC;
+	}
+	SPI_finish();
+
+	values[0] = Int32GetDatum(st->ingest_id);
+	values[1] = CStringGetTextDatum(given);
+	values[2] = CStringGetTextDatum(!loaded ? "duplicate" :
+									st->errors > 0 ? "loaded_with_errors" : "loaded");
+	values[3] = Int64GetDatum(st->rows);
+	values[4] = Int64GetDatum(st->nodata);
+	values[5] = Int64GetDatum(st->skipdata);
+	values[6] = Int64GetDatum(st->errors);
+	values[7] = Int64GetDatum(st->bytes_read);
+	values[8] = Float8GetDatum(seconds);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}

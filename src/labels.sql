@@ -1,0 +1,80 @@
+-- One-byte label types: vpcflow.flow_action, vpcflow.log_status and
+-- vpcflow.flow_direction.  The three differ only in their labels (kept in
+-- C), so one template creates each type, its operators, its btree and hash
+-- operator classes and its implicit cast to text.
+DO $labels$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['flow_action', 'log_status', 'flow_direction'] LOOP
+        EXECUTE format($sql$
+            CREATE TYPE vpcflow.%1$I;
+            CREATE FUNCTION vpcflow.%2$I(cstring) RETURNS vpcflow.%1$I
+                AS 'MODULE_PATHNAME', %2$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+            CREATE FUNCTION vpcflow.%3$I(vpcflow.%1$I) RETURNS cstring
+                AS 'MODULE_PATHNAME', %3$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+            CREATE FUNCTION vpcflow.%4$I(internal) RETURNS vpcflow.%1$I
+                AS 'MODULE_PATHNAME', %4$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+            CREATE FUNCTION vpcflow.%5$I(vpcflow.%1$I) RETURNS bytea
+                AS 'MODULE_PATHNAME', %5$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+            CREATE TYPE vpcflow.%1$I (
+                INPUT = vpcflow.%2$I, OUTPUT = vpcflow.%3$I,
+                RECEIVE = vpcflow.%4$I, SEND = vpcflow.%5$I,
+                INTERNALLENGTH = 1, PASSEDBYVALUE, ALIGNMENT = char,
+                STORAGE = plain, CATEGORY = 'E');
+            CREATE FUNCTION vpcflow.%6$I(vpcflow.%1$I) RETURNS text
+                AS 'MODULE_PATHNAME', %6$L LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+            CREATE CAST (vpcflow.%1$I AS text) WITH FUNCTION vpcflow.%6$I(vpcflow.%1$I) AS IMPLICIT;
+        $sql$, t, t || '_in', t || '_out', t || '_recv', t || '_send', t || '_to_text');
+
+        EXECUTE format($sql$
+            CREATE FUNCTION vpcflow.%1$I_eq(vpcflow.%1$I, vpcflow.%1$I) RETURNS bool
+                AS 'MODULE_PATHNAME', 'label_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_ne(vpcflow.%1$I, vpcflow.%1$I) RETURNS bool
+                AS 'MODULE_PATHNAME', 'label_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_lt(vpcflow.%1$I, vpcflow.%1$I) RETURNS bool
+                AS 'MODULE_PATHNAME', 'label_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_le(vpcflow.%1$I, vpcflow.%1$I) RETURNS bool
+                AS 'MODULE_PATHNAME', 'label_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_gt(vpcflow.%1$I, vpcflow.%1$I) RETURNS bool
+                AS 'MODULE_PATHNAME', 'label_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_ge(vpcflow.%1$I, vpcflow.%1$I) RETURNS bool
+                AS 'MODULE_PATHNAME', 'label_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_cmp(vpcflow.%1$I, vpcflow.%1$I) RETURNS int4
+                AS 'MODULE_PATHNAME', 'label_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_hash(vpcflow.%1$I) RETURNS int4
+                AS 'MODULE_PATHNAME', 'label_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+            CREATE FUNCTION vpcflow.%1$I_hash_extended(vpcflow.%1$I, int8) RETURNS int8
+                AS 'MODULE_PATHNAME', 'label_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
+            CREATE OPERATOR vpcflow.= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
+                PROCEDURE = vpcflow.%1$I_eq, COMMUTATOR = OPERATOR(vpcflow.=),
+                NEGATOR = OPERATOR(vpcflow.<>), RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+            CREATE OPERATOR vpcflow.<> (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
+                PROCEDURE = vpcflow.%1$I_ne, COMMUTATOR = OPERATOR(vpcflow.<>),
+                NEGATOR = OPERATOR(vpcflow.=), RESTRICT = neqsel, JOIN = neqjoinsel);
+            CREATE OPERATOR vpcflow.< (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
+                PROCEDURE = vpcflow.%1$I_lt, COMMUTATOR = OPERATOR(vpcflow.>),
+                NEGATOR = OPERATOR(vpcflow.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+            CREATE OPERATOR vpcflow.<= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
+                PROCEDURE = vpcflow.%1$I_le, COMMUTATOR = OPERATOR(vpcflow.>=),
+                NEGATOR = OPERATOR(vpcflow.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+            CREATE OPERATOR vpcflow.> (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
+                PROCEDURE = vpcflow.%1$I_gt, COMMUTATOR = OPERATOR(vpcflow.<),
+                NEGATOR = OPERATOR(vpcflow.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+            CREATE OPERATOR vpcflow.>= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
+                PROCEDURE = vpcflow.%1$I_ge, COMMUTATOR = OPERATOR(vpcflow.<=),
+                NEGATOR = OPERATOR(vpcflow.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
+
+            CREATE OPERATOR CLASS vpcflow.%1$I_ops DEFAULT FOR TYPE vpcflow.%1$I USING btree AS
+                OPERATOR 1 vpcflow.<, OPERATOR 2 vpcflow.<=, OPERATOR 3 vpcflow.=,
+                OPERATOR 4 vpcflow.>=, OPERATOR 5 vpcflow.>,
+                FUNCTION 1 vpcflow.%1$I_cmp(vpcflow.%1$I, vpcflow.%1$I);
+            CREATE OPERATOR CLASS vpcflow.%1$I_hash_ops DEFAULT FOR TYPE vpcflow.%1$I USING hash AS
+                OPERATOR 1 vpcflow.=,
+                FUNCTION 1 vpcflow.%1$I_hash(vpcflow.%1$I),
+                FUNCTION 2 vpcflow.%1$I_hash_extended(vpcflow.%1$I, int8);
+        $sql$, t);
+    END LOOP;
+END
+$labels$;

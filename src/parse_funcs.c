@@ -1,0 +1,316 @@
+/*
+ * parse_funcs.c
+ *		SQL face of the parser: vpcflow.parse(), vpcflow.fields(), and the
+ *		conversion of a parsed row into the store's column values that
+ *		ingest.c shares.
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "vpcflow.h"
+
+static Datum
+addr_datum(const FlowAddr *a)
+{
+	inet	   *res = (inet *) palloc(sizeof(inet));
+	int			nbytes = (a->family == 4) ? 4 : 16;
+
+	res->inet_data.family = (a->family == 4) ? PGSQL_AF_INET : PGSQL_AF_INET6;
+	res->inet_data.bits = nbytes * 8;
+	memcpy(res->inet_data.ipaddr, a->bytes, nbytes);
+	SET_VARSIZE(res, VARHDRSZ + offsetof(inet_struct, ipaddr) + nbytes);
+	return InetPGetDatum(res);
+}
+
+void
+flow_row_to_datums(const FlowParser *parser, const FlowRow *row,
+				   Datum *values, bool *nulls)
+{
+	for (int f = 0; f < FF_COUNT; f++)
+	{
+		const FlowValue *v = &row->v[f];
+
+		if (!flow_row_has(row, f))
+		{
+			nulls[f] = true;
+			continue;
+		}
+		nulls[f] = false;
+		switch ((FlowKind) flow_fields[f].kind)
+		{
+			case FK_INT16:
+			case FK_PROTOCOL:
+				values[f] = Int16GetDatum((int16) v->i);
+				break;
+			case FK_PORT:
+				values[f] = Int32GetDatum((int32) v->i);
+				break;
+			case FK_INT64:
+				values[f] = Int64GetDatum(v->i);
+				break;
+			case FK_TIME:
+				values[f] = TimestampTzGetDatum(v->i - UNIX_TO_PG_USECS);
+				break;
+			case FK_ADDR:
+				values[f] = addr_datum(&v->addr);
+				break;
+			case FK_ID:
+				values[f] = awsid_from_cstring_len(v->str.ptr, v->str.len);
+				break;
+			case FK_TEXT:
+				values[f] = PointerGetDatum(cstring_to_text_with_len(v->str.ptr, v->str.len));
+				break;
+			case FK_ACTION:
+			case FK_LOG_STATUS:
+			case FK_DIRECTION:
+				values[f] = CharGetDatum((char) v->i);
+				break;
+		}
+	}
+}
+
+/* Values of header columns we do not know, kept as {"name": "value"}. */
+Datum
+flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row, bool *isnull)
+{
+	const FlowFormat *fmt = &parser->format;
+	StringInfoData buf;
+	char	   *tmp;
+
+	if (fmt->nunknown == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < fmt->nunknown && i < row->nunknown; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, fmt->unknown_name[i]);
+		appendStringInfoString(&buf, ": ");
+		if (row->unknown_null[i])
+			appendStringInfoString(&buf, "null");
+		else
+		{
+			tmp = pnstrdup(row->unknown[i].ptr, row->unknown[i].len);
+			escape_json(&buf, tmp);
+			pfree(tmp);
+		}
+	}
+	appendStringInfoChar(&buf, '}');
+	*isnull = false;
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/* A token made printable for messages: \xNN for anything not plain ASCII. */
+static char *
+printable_token(const char *s, size_t len)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (size_t i = 0; i < len && i < 200; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			appendStringInfoChar(&buf, (char) c);
+		else
+			appendStringInfo(&buf, "\\x%02x", c);
+	}
+	if (len > 200)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+char *
+flow_error_detail(const FlowParser *parser)
+{
+	const FlowError *e = &parser->error;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (e->field != NULL)
+		appendStringInfo(&buf, "field %s (column %d): ", e->field, e->column);
+	else if (e->column > 0)
+		appendStringInfo(&buf, "column %d: ", e->column);
+	appendStringInfoString(&buf, e->message);
+	if (e->value.ptr != NULL)
+		appendStringInfo(&buf, ": \"%s\"", printable_token(e->value.ptr, e->value.len));
+	return buf.data;
+}
+
+void
+flow_report_parse_error(const FlowParser *parser, const char *source, uint64 line_no)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid flow-log record in %s line " UINT64_FORMAT ", %s",
+					source, line_no, flow_error_detail(parser))));
+}
+
+/* The store's column for each attribute of a tuple descriptor. */
+int16 *
+flow_attr_map(TupleDesc desc)
+{
+	int16	   *map = palloc(sizeof(int16) * desc->natts);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = NameStr(att->attname);
+
+		map[i] = FLOW_ATTR_NONE;
+		if (att->attisdropped)
+			continue;
+		if (strcmp(name, "extra") == 0)
+			map[i] = FLOW_ATTR_EXTRA;
+		else if (strcmp(name, "ingest_id") == 0)
+			map[i] = FLOW_ATTR_INGEST_ID;
+		else
+			for (int f = 0; f < FF_COUNT; f++)
+				if (strcmp(name, flow_fields[f].column) == 0)
+				{
+					map[i] = (int16) f;
+					break;
+				}
+	}
+	return map;
+}
+
+void
+flow_fill_tuple(const FlowParser *parser, const FlowRow *row, const int16 *map,
+				int natts, int32 ingest_id, Datum *values, bool *nulls)
+{
+	Datum		fv[FF_COUNT];
+	bool		fn[FF_COUNT];
+
+	flow_row_to_datums(parser, row, fv, fn);
+	for (int i = 0; i < natts; i++)
+	{
+		int			f = map[i];
+
+		if (f >= 0)
+		{
+			values[i] = fv[f];
+			nulls[i] = fn[f];
+		}
+		else if (f == FLOW_ATTR_EXTRA)
+			values[i] = flow_row_extra_jsonb(parser, row, &nulls[i]);
+		else if (f == FLOW_ATTR_INGEST_ID && ingest_id > 0)
+		{
+			values[i] = Int32GetDatum(ingest_id);
+			nulls[i] = false;
+		}
+		else
+			nulls[i] = true;
+	}
+}
+
+/*
+ * vpcflow.parse(data text, format text DEFAULT NULL) RETURNS SETOF vpcflow.flows
+ * Every line becomes a row of the store; a bad line is an error naming it.
+ */
+PG_FUNCTION_INFO_V1(vpcflow_parse);
+Datum
+vpcflow_parse(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *data;
+	const char *p,
+			   *end;
+	FlowParser	parser;
+	FlowRow		row;
+	TupleDesc	desc;
+	int16	   *map;
+	Datum	   *values;
+	bool	   *nulls;
+	uint64		line_no = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	data = PG_GETARG_TEXT_PP(0);
+	flow_parser_init(&parser);
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *format = PG_GETARG_TEXT_PP(1);
+
+		if (!flow_parser_set_format(&parser, VARDATA_ANY(format), VARSIZE_ANY_EXHDR(format)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid flow-log format: %s", flow_error_detail(&parser))));
+	}
+
+	desc = rsinfo->setDesc;
+	map = flow_attr_map(desc);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+
+	p = VARDATA_ANY(data);
+	end = p + VARSIZE_ANY_EXHDR(data);
+	while (p < end)
+	{
+		const char *nl = memchr(p, '\n', end - p);
+		const char *eol = nl ? nl : end;
+
+		line_no++;
+		switch (flow_parse_line(&parser, p, eol - p, &row))
+		{
+			case FLOW_LINE_RECORD:
+				flow_fill_tuple(&parser, &row, map, desc->natts, 0, values, nulls);
+				tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
+				break;
+			case FLOW_LINE_ERROR:
+				flow_report_parse_error(&parser, "input", line_no);
+				break;
+			case FLOW_LINE_HEADER:
+			case FLOW_LINE_BLANK:
+				break;
+		}
+		p = eol + 1;
+	}
+	return (Datum) 0;
+}
+
+/* vpcflow.fields(): the field catalogue, for documentation and checks. */
+PG_FUNCTION_INFO_V1(vpcflow_fields);
+Datum
+vpcflow_fields(PG_FUNCTION_ARGS)
+{
+	static const char *const kind_names[] = {
+		"smallint", "integer", "smallint", "bigint", "timestamptz", "inet",
+		"vpcflow.awsid", "text", "vpcflow.flow_action", "vpcflow.log_status",
+		"vpcflow.flow_direction"
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int f = 0; f < FF_COUNT; f++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = Int32GetDatum(f + 1);
+		values[1] = CStringGetTextDatum(flow_fields[f].name);
+		values[2] = CStringGetTextDatum(flow_fields[f].column);
+		values[3] = CStringGetTextDatum(kind_names[flow_fields[f].kind]);
+		values[4] = Int32GetDatum(flow_fields[f].version);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

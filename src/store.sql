@@ -1,0 +1,199 @@
+-- The store: vpcflow.flows, range-partitioned on start_time, one typed
+-- column per flow-log field (see vpcflow.fields()), then the values of
+-- unknown header columns (extra) and the file the row came from.
+
+CREATE TABLE vpcflow.settings (
+    singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    -- fixed-length intervals only: partitions are aligned with date_bin
+    partition_interval interval NOT NULL DEFAULT '1 day'
+        CHECK (partition_interval >= interval '1 hour'
+               AND extract(month FROM partition_interval) = 0
+               AND extract(year FROM partition_interval) = 0)
+);
+INSERT INTO vpcflow.settings DEFAULT VALUES;
+SELECT pg_catalog.pg_extension_config_dump('vpcflow.settings', '');
+
+CREATE TABLE vpcflow.flows (
+    -- v2: the default format
+    version                      smallint,
+    account_id                   vpcflow.awsid,
+    interface_id                 vpcflow.awsid,
+    srcaddr                      inet,
+    dstaddr                      inet,
+    srcport                      integer,
+    dstport                      integer,
+    protocol                     smallint,
+    packets                      bigint,
+    bytes                        bigint,
+    start_time                   timestamptz NOT NULL,
+    end_time                     timestamptz,
+    action                       vpcflow.flow_action,
+    log_status                   vpcflow.log_status,
+    -- v3
+    vpc_id                       vpcflow.awsid,
+    subnet_id                    vpcflow.awsid,
+    instance_id                  vpcflow.awsid,
+    tcp_flags                    smallint,
+    type                         text,
+    pkt_srcaddr                  inet,
+    pkt_dstaddr                  inet,
+    -- v4
+    region                       text,
+    az_id                        text,
+    sublocation_type             text,
+    sublocation_id               text,
+    -- v5
+    pkt_src_aws_service          text,
+    pkt_dst_aws_service          text,
+    flow_direction               vpcflow.flow_direction,
+    traffic_path                 smallint,
+    -- v7: ECS
+    ecs_cluster_arn              text,
+    ecs_cluster_name             text,
+    ecs_container_instance_arn   text,
+    ecs_container_instance_id    text,
+    ecs_container_id             text,
+    ecs_second_container_id      text,
+    ecs_service_name             text,
+    ecs_task_definition_arn      text,
+    ecs_task_arn                 text,
+    ecs_task_id                  text,
+    -- v8 and later
+    reject_reason                text,
+    resource_id                  vpcflow.awsid,
+    encryption_status            smallint,
+    instance_tag                 text,
+    instance_tag_2               text,
+    interface_tag                text,
+    interface_tag_2              text,
+    asg_tag                      text,
+    asg_tag_2                    text,
+    interface_type               text,
+    next_hop_interface_id        vpcflow.awsid,
+    next_hop_subnet_id           vpcflow.awsid,
+    next_hop_az_id               text,
+    next_hop_vpc_id              vpcflow.awsid,
+    next_hop_interface_type      text,
+    -- transit gateway flow logs
+    resource_type                text,
+    tgw_id                       vpcflow.awsid,
+    tgw_attachment_id            vpcflow.awsid,
+    tgw_src_vpc_account_id       vpcflow.awsid,
+    tgw_dst_vpc_account_id       vpcflow.awsid,
+    tgw_src_vpc_id               vpcflow.awsid,
+    tgw_dst_vpc_id               vpcflow.awsid,
+    tgw_src_subnet_id            vpcflow.awsid,
+    tgw_dst_subnet_id            vpcflow.awsid,
+    tgw_src_eni                  vpcflow.awsid,
+    tgw_dst_eni                  vpcflow.awsid,
+    tgw_src_az_id                text,
+    tgw_dst_az_id                text,
+    tgw_pair_attachment_id       vpcflow.awsid,
+    packets_lost_no_route        bigint,
+    packets_lost_blackhole       bigint,
+    packets_lost_mtu_exceeded    bigint,
+    packets_lost_ttl_expired     bigint,
+    -- values of header columns vpcflow does not know, by column name
+    extra                        jsonb,
+    -- the vpcflow.ingest_log entry of the file this row came from
+    ingest_id                    integer
+) PARTITION BY RANGE (start_time);
+
+COMMENT ON TABLE vpcflow.flows IS
+    'Flow-log records, one row per record, range-partitioned on start_time.';
+
+-- Indexes (see the README's measurements): BRIN on time inside each
+-- partition, and btree on the addresses (btree deduplicates repeated
+-- addresses and serves prefix searches through inet's << support).
+CREATE INDEX flows_start_time_brin ON vpcflow.flows USING brin (start_time);
+CREATE INDEX flows_srcaddr_idx ON vpcflow.flows (srcaddr);
+CREATE INDEX flows_dstaddr_idx ON vpcflow.flows (dstaddr);
+
+-- Partitions with their bounds, read from the catalog so that partitions
+-- created or dropped by hand are seen too.
+CREATE VIEW vpcflow.partitions AS
+SELECT c.oid::regclass AS partition,
+       b[1]::timestamptz AS lower_bound,
+       b[2]::timestamptz AS upper_bound,
+       pg_catalog.pg_total_relation_size(c.oid) AS total_bytes
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL pg_catalog.regexp_match(
+    pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+    $re$FROM \('([^']*)'\) TO \('([^']*)'\)$re$) AS b
+WHERE i.inhparent = 'vpcflow.flows'::regclass;
+
+-- The partition holding ts, created when missing.  A new partition is
+-- made as a plain table and then attached, which locks vpcflow.flows in
+-- SHARE UPDATE EXCLUSIVE mode only, so queries and other loads go on.
+-- Its range is the partition_interval bucket of ts, clipped to the gap
+-- between existing partitions (the interval may have changed since they
+-- were made), so backfilled or late data always finds a home.
+CREATE FUNCTION vpcflow.partition_for(ts timestamptz)
+RETURNS TABLE (partition regclass, lower_bound timestamptz, upper_bound timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    step interval;
+    lo timestamptz;
+    hi timestamptz;
+    name text;
+BEGIN
+    IF ts IS NULL OR NOT isfinite(ts) THEN
+        RAISE EXCEPTION 'no partition for start_time %', ts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound
+        FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+
+    -- one creator at a time; whoever waited finds the partition made
+    PERFORM pg_advisory_xact_lock(hashtext('vpcflow.partition_for'));
+    RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound
+        FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+
+    SELECT s.partition_interval INTO step FROM vpcflow.settings s;
+    lo := date_bin(step, ts, timestamptz '2000-01-01 00:00:00+00');
+    hi := lo + step;
+    SELECT greatest(lo, max(p.upper_bound)) INTO lo
+        FROM vpcflow.partitions p WHERE p.upper_bound > lo AND p.upper_bound <= ts;
+    SELECT least(hi, min(p.lower_bound)) INTO hi
+        FROM vpcflow.partitions p WHERE p.lower_bound < hi AND p.lower_bound > ts;
+
+    name := 'flows_p' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD');
+    IF hi - lo <> interval '1 day' OR (lo AT TIME ZONE 'UTC')::time <> time '00:00' THEN
+        name := name || to_char(lo AT TIME ZONE 'UTC', '"_"HH24MISS');
+    END IF;
+    EXECUTE format('CREATE TABLE vpcflow.%I (LIKE vpcflow.flows INCLUDING DEFAULTS '
+                   'INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)', name);
+    EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION vpcflow.%I FOR VALUES FROM (%L) TO (%L)',
+                   name, lo, hi);
+    RETURN QUERY SELECT format('vpcflow.%I', name)::regclass, lo, hi;
+END
+$fn$;
+
+-- Make sure partitions exist for [from_ts, to_ts); returns how many were created.
+CREATE FUNCTION vpcflow.ensure_partitions(from_ts timestamptz, to_ts timestamptz)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ts timestamptz := from_ts;
+    before integer;
+    hi timestamptz;
+BEGIN
+    SELECT count(*) INTO before FROM vpcflow.partitions;
+    WHILE ts < to_ts LOOP
+        SELECT p.upper_bound INTO hi FROM vpcflow.partition_for(ts) p;
+        ts := hi;
+    END LOOP;
+    RETURN (SELECT count(*) FROM vpcflow.partitions) - before;
+END
+$fn$;

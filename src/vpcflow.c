@@ -1,0 +1,42 @@
+/*
+ * vpcflow.c
+ *		Module entry point: the magic block and the extension's settings.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "vpcflow.h"
+
+PG_MODULE_MAGIC;
+
+char	   *vpcflow_ingest_directory = NULL;
+int			vpcflow_max_line_length = 1024 * 1024;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("vpcflow.ingest_directory",
+							   "Directory from which vpcflow_writer members may ingest files.",
+							   "Members of pg_read_server_files may ingest from anywhere; "
+							   "vpcflow_writer members only from below this directory. "
+							   "Empty: writers cannot ingest server files.",
+							   &vpcflow_ingest_directory,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("vpcflow.max_line_length",
+							"Longest input line ingest accepts, in bytes.",
+							"Longer lines are errors (quarantined), so a corrupt file "
+							"cannot make a backend buffer unbounded input.",
+							&vpcflow_max_line_length,
+							1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_USERSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("vpcflow");
+}

@@ -1,0 +1,54 @@
+/*
+ * vpcflow.h
+ *		Declarations shared by the server-side modules.
+ */
+#ifndef VPCFLOW_H
+#define VPCFLOW_H
+
+#include "postgres.h"
+
+#include "access/tupdesc.h"
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "flowparse.h"
+
+/* Unix epoch (1970) to PostgreSQL epoch (2000), in microseconds. */
+#define UNIX_TO_PG_USECS \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+/* settings (vpcflow.c) */
+extern char *vpcflow_ingest_directory;
+extern int	vpcflow_max_line_length;
+
+/* awsid.c: build a vpcflow.awsid datum from an id's text */
+extern Datum awsid_from_cstring_len(const char *s, size_t len);
+
+/*
+ * parse_funcs.c: convert one parsed row into the store's column values.
+ * values/nulls are indexed by FlowFieldId; the store's trailing columns
+ * (extra, ingest_id) are filled by the caller.
+ */
+extern void flow_row_to_datums(const FlowParser *parser, const FlowRow *row,
+							   Datum *values, bool *nulls);
+extern Datum flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row,
+								  bool *isnull);
+
+/* Tuple attributes that are not parser fields. */
+#define FLOW_ATTR_NONE		(-1)
+#define FLOW_ATTR_EXTRA		(-2)
+#define FLOW_ATTR_INGEST_ID (-3)
+
+/* For each attribute of desc: its FlowFieldId or a FLOW_ATTR_* code. */
+extern int16 *flow_attr_map(TupleDesc desc);
+
+/* Fill a tuple of the store's shape (through map) from a parsed row. */
+extern void flow_fill_tuple(const FlowParser *parser, const FlowRow *row,
+							const int16 *map, int natts, int32 ingest_id,
+							Datum *values, bool *nulls);
+
+/* Report a parse error as an ERROR naming source, line, field and value. */
+extern void flow_report_parse_error(const FlowParser *parser, const char *source,
+									uint64 line_no) pg_attribute_noreturn();
+extern char *flow_error_detail(const FlowParser *parser);
+
+#endif							/* VPCFLOW_H */
