@@ -10,12 +10,12 @@ MODULE_big  = vpcflow
 PURE_OBJS   = src/flowparse.o src/idcodec.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o \
-              src/parse_funcs.o src/ingest.o
+              src/flow_record.o src/parse_funcs.o src/ingest.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
 SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
-              src/store.sql src/parse_funcs.sql src/ingest.sql src/roles.sql
+              src/parse_funcs.sql src/flow_record.sql src/store.sql src/ingest.sql src/roles.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
