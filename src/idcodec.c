@@ -50,30 +50,43 @@ hexdigit(char c)
 	return -1;
 }
 
-/* The longest known prefix after which only lowercase hex digits follow. */
+/*
+ * The longest known prefix after which only lowercase hex digits follow.
+ * Ingest calls this for every id, so reject most prefixes by their first
+ * byte before comparing.
+ */
 static int
 packable_prefix(const char *s, size_t len)
 {
 	int			best = -1;
 	size_t		bestlen = 0;
+	size_t		k;
 
+	if (len == 0)
+		return -1;
 	for (int i = 0; i < NUM_PREFIXES; i++)
 	{
-		size_t		plen = strlen(id_prefixes[i]);
-		size_t		k;
+		const char *prefix = id_prefixes[i];
+		size_t		plen;
 
-		if (plen > len || (best >= 0 && plen <= bestlen))
+		if (prefix[0] != '\0' && prefix[0] != s[0])
 			continue;
-		if (memcmp(s, id_prefixes[i], plen) != 0)
+		plen = strlen(prefix);
+		if (plen > len || (best >= 0 && plen <= bestlen) ||
+			memcmp(s, prefix, plen) != 0 ||
+			len - plen > ID_MAX_DIGITS || len == plen)
 			continue;
-		if (len - plen < 1 || len - plen > ID_MAX_DIGITS)
-			continue;
-		for (k = plen; k < len && hexdigit(s[k]) >= 0; k++)
-			;
-		if (k == len)
-			best = i, bestlen = plen;
+		best = i;
+		bestlen = plen;
 	}
-	return best;
+	if (best < 0)
+		return -1;
+	for (k = bestlen; k < len && hexdigit(s[k]) >= 0; k++)
+		;
+	if (k == len)
+		return best;
+	/* "tgw-attach-xyz": the longer prefix failed, a shorter one cannot pass */
+	return -1;
 }
 
 size_t

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# vpcflow demo: a persistent local cluster in .demo/cluster with the sample
+# flow logs (data/sample) loaded into database vpcflow, and a few reports.
+#
+#   tools/demo.sh [--no-setup]   set up, start (or reuse), load, report
+#   tools/demo.sh stop           stop the demo cluster (data is kept)
+#   tools/demo.sh destroy        stop it and delete .demo/
+#
+# Safe to re-run: the cluster, database and extension are reused, never
+# dropped, and re-ingesting a file is reported as a duplicate and loads
+# nothing.  Port: VPCFLOW_DEMO_PORT (default 55433).  VPCFLOW_SKIP_SETUP=1 or
+# --no-setup skips the package step (the extension is still built).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$REPO/tools"
+PGBIN=/usr/lib/postgresql/15/bin
+CLUSTER="$REPO/.demo/cluster"
+PORT=${VPCFLOW_DEMO_PORT:-55433}
+SAMPLE="$REPO/data/sample"
+# The demo cluster, like the test ones, runs with fsync=off and
+# synchronous_commit=off (tools/cluster.sh): it only ever holds the sample,
+# which can be reloaded; a machine crash may lose it.
+export CRON_DB=vpcflow
+
+do_setup=1
+[[ "${VPCFLOW_SKIP_SETUP:-0}" == 1 ]] && do_setup=0
+cmd=start
+for arg in "$@"; do
+    case "$arg" in
+        start|stop|destroy) cmd=$arg ;;
+        --no-setup) do_setup=0 ;;
+        -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "demo.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+case "$cmd" in
+    stop)
+        bash "$TOOLS/cluster.sh" stop "$CLUSTER"
+        echo "demo cluster stopped; its data stays in .demo/ (tools/demo.sh starts it again," \
+             "tools/demo.sh destroy deletes it)"
+        exit 0 ;;
+    destroy)
+        bash "$TOOLS/cluster.sh" destroy "$CLUSTER"
+        rmdir "$REPO/.demo" 2>/dev/null || true
+        echo "demo cluster deleted"
+        exit 0 ;;
+esac
+
+if ((do_setup)); then
+    bash "$TOOLS/setup.sh"
+else
+    make -s -C "$REPO" PG_CONFIG="$PGBIN/pg_config"
+    make -s -C "$REPO" install PG_CONFIG="$PGBIN/pg_config" >/dev/null
+fi
+
+bash "$TOOLS/cluster.sh" start "$CLUSTER" "$PORT"
+# A cluster that was already running keeps the port it was started with.
+PORT=$(sed -n 's/^port = //p' "$(bash "$TOOLS/cluster.sh" datadir "$CLUSTER")/vpcflow_cluster.conf")
+psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"; }
+
+# pg_cron can only be created in cron.database_name; a cluster started by an
+# older run with another setting is restarted once to pick up CRON_DB.
+if [[ "$(psql -d postgres -Atc 'SHOW cron.database_name')" != "$CRON_DB" ]]; then
+    bash "$TOOLS/cluster.sh" stop "$CLUSTER"
+    bash "$TOOLS/cluster.sh" start "$CLUSTER" "$PORT"
+fi
+if [[ -z "$(psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'vpcflow'")" ]]; then
+    psql -d postgres -c 'CREATE DATABASE vpcflow'
+fi
+psql -d vpcflow -c 'SET client_min_messages = warning' \
+     -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' \
+     -c 'CREATE EXTENSION IF NOT EXISTS vpcflow'
+# Newer extension code installed than the database has: update in place
+# (keeps the data); if there is no update path, say so and go on.
+if [[ "$(psql -d vpcflow -Atc "SELECT installed_version IS DISTINCT FROM default_version
+        FROM pg_available_extensions WHERE name = 'vpcflow'")" == t ]]; then
+    psql -d vpcflow -c 'ALTER EXTENSION vpcflow UPDATE' ||
+        echo "demo.sh: note: could not update extension vpcflow in database vpcflow;" \
+             "'tools/demo.sh destroy' starts afresh" >&2
+fi
+
+# The server reads the files itself, by paths relative to its data directory.
+bash "$TOOLS/cluster.sh" stage "$CLUSTER" "$SAMPLE" vpcflow_sample
+
+mapfile -t files < <(cd "$SAMPLE" && find . -type f ! -name '*.md' | sed 's|^\./||' | LC_ALL=C sort)
+((${#files[@]})) || { echo "demo.sh: no files under data/sample (run tools/make_sample.py)" >&2; exit 1; }
+
+# One statement (and transaction) per file, results collected for one table.
+{
+    # The table below says the same as the duplicate-file notices.
+    echo "SET client_min_messages = warning;"
+    echo "CREATE TEMP TABLE demo_ingest AS"
+    echo "  SELECT 0 AS n, * FROM vpcflow.ingest_file(NULL::text) WITH NO DATA;"
+    n=0
+    for f in "${files[@]}"; do
+        n=$((n + 1))
+        echo "INSERT INTO demo_ingest SELECT $n, * FROM vpcflow.ingest_file('vpcflow_sample/${f//\'/\'\'}');"
+    done
+    cat <<'EOF'
+\pset footer off
+\pset null '-'
+\pset title 'Ingest of data/sample (a re-run reports duplicates and loads nothing)'
+UPDATE demo_ingest SET file_name = regexp_replace(file_name, '^.*/', '');
+SELECT * FROM demo_ingest ORDER BY n;
+\pset title 'Store'
+SELECT count(*) AS flows, min(start_time) AS first_start, max(end_time) AS last_end
+FROM vpcflow.flows;
+\pset title 'Top 10 talkers by bytes sent'
+SELECT srcaddr, sum(bytes) AS bytes, pg_size_pretty(sum(bytes)::numeric) AS size,
+       count(*) AS flows
+FROM vpcflow.flows
+WHERE srcaddr IS NOT NULL
+GROUP BY srcaddr
+ORDER BY sum(bytes) DESC NULLS LAST, srcaddr
+LIMIT 10;
+\pset title 'REJECT rate, all flows with an action'
+SELECT count(*) AS flows,
+       count(*) FILTER (WHERE action = 'REJECT') AS rejected,
+       round(100.0 * count(*) FILTER (WHERE action = 'REJECT') / nullif(count(*), 0), 2)
+           AS reject_pct
+FROM vpcflow.flows
+WHERE action IS NOT NULL;
+\pset title 'REJECT rate per interface (top 10 by rejected flows)'
+SELECT interface_id,
+       count(*) AS flows,
+       count(*) FILTER (WHERE action = 'REJECT') AS rejected,
+       round(100.0 * count(*) FILTER (WHERE action = 'REJECT') / nullif(count(*), 0), 2)
+           AS reject_pct
+FROM vpcflow.flows
+WHERE action IS NOT NULL
+GROUP BY interface_id
+ORDER BY rejected DESC, reject_pct DESC, interface_id
+LIMIT 10;
+\pset title 'Bytes per account'
+SELECT account_id, sum(bytes) AS bytes, pg_size_pretty(sum(bytes)::numeric) AS size,
+       count(*) AS flows
+FROM vpcflow.flows
+GROUP BY account_id
+ORDER BY account_id;
+\pset title 'Flows per log_status'
+SELECT log_status, count(*) AS flows
+FROM vpcflow.flows
+GROUP BY log_status
+ORDER BY flows DESC, log_status;
+EOF
+} | psql -d vpcflow -P pager=off -f -
+
+cat <<EOF
+
+Connect: psql -h 127.0.0.1 -p $PORT -U postgres vpcflow
+Stop:    tools/demo.sh stop      (data is kept; tools/demo.sh destroy deletes it)
+EOF
