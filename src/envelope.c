@@ -195,6 +195,42 @@ put(char *out, size_t cap, size_t *n, const void *src, size_t k)
 	*n += k;
 }
 
+/* Append code point cp (a valid one) as UTF-8. */
+static void
+put_utf8(char *out, size_t cap, size_t *n, uint32_t cp)
+{
+	unsigned char u[4];
+	size_t		k;
+
+	if (cp < 0x80)
+	{
+		u[0] = (unsigned char) cp;
+		k = 1;
+	}
+	else if (cp < 0x800)
+	{
+		u[0] = (unsigned char) (0xc0 | (cp >> 6));
+		k = 2;
+	}
+	else if (cp < 0x10000)
+	{
+		u[0] = (unsigned char) (0xe0 | (cp >> 12));
+		k = 3;
+	}
+	else
+	{
+		u[0] = (unsigned char) (0xf0 | (cp >> 18));
+		k = 4;
+	}
+	/* continuation bytes carry six bits each, last bits last */
+	for (size_t i = k - 1; i >= 1; i--)
+	{
+		u[i] = (unsigned char) (0x80 | (cp & 0x3f));
+		cp >>= 6;
+	}
+	put(out, cap, n, u, k);
+}
+
 /*
  * Read the JSON string whose opening quote is at *pp and advance *pp past
  * it.  The decoded bytes go to out[0..cap) when out is given, and *declen
@@ -215,7 +251,6 @@ read_string(FlowEnvelope *e, size_t *pp, char *out, size_t cap,
 	{
 		size_t		run = p;
 		unsigned char c;
-		unsigned char utf8[4];
 		uint32_t	cp;
 
 		/* printable ASCII is copied in runs */
@@ -305,32 +340,7 @@ read_string(FlowEnvelope *e, size_t *pp, char *out, size_t cap,
 			return fail(e, p, "NUL (\\u0000) in %s", nul_in);
 		p += 6;
 
-		if (cp < 0x80)
-		{
-			utf8[0] = (unsigned char) cp;
-			put(out, cap, &n, utf8, 1);
-		}
-		else if (cp < 0x800)
-		{
-			utf8[0] = (unsigned char) (0xc0 | (cp >> 6));
-			utf8[1] = (unsigned char) (0x80 | (cp & 0x3f));
-			put(out, cap, &n, utf8, 2);
-		}
-		else if (cp < 0x10000)
-		{
-			utf8[0] = (unsigned char) (0xe0 | (cp >> 12));
-			utf8[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-			utf8[2] = (unsigned char) (0x80 | (cp & 0x3f));
-			put(out, cap, &n, utf8, 3);
-		}
-		else
-		{
-			utf8[0] = (unsigned char) (0xf0 | (cp >> 18));
-			utf8[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
-			utf8[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
-			utf8[3] = (unsigned char) (0x80 | (cp & 0x3f));
-			put(out, cap, &n, utf8, 4);
-		}
+		put_utf8(out, cap, &n, cp);
 	}
 }
 

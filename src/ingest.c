@@ -32,6 +32,7 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -47,10 +48,17 @@ typedef struct Target
 {
 	TimestampTz lower;
 	TimestampTz upper;
+	Oid			relid;
+	bool		pending;		/* created by this load, attached at its end */
 	Relation	rel;
 	ResultRelInfo *rri;
 	BulkInsertState bistate;
 	int16	   *map;
+	int			natts;
+	int			min_natts;		/* never drop columns with a missing value */
+	TupleDesc  *short_descs;	/* [k]: the descriptor cut to k attributes */
+	Datum	   *values;
+	bool	   *nulls;
 	TupleTableSlot *slots[BATCH_ROWS];
 	int			nused;
 } Target;
@@ -91,7 +99,10 @@ static char *
 resolve_path(const char *given)
 {
 	char	   *path;
-	char		resolved[MAXPGPATH];
+	char	   *resolved;
+	char	   *dir;
+	char	   *result;
+	bool		inside;
 	Oid			writer = get_role_oid("vpcflow_writer", true);
 
 	if (is_absolute_path(given))
@@ -115,20 +126,23 @@ resolve_path(const char *given)
 				 errmsg("permission denied to ingest file \"%s\"", given),
 				 errdetail("vpcflow.ingest_directory is not set, so vpcflow_writer "
 						   "members cannot ingest server files.")));
-	if (realpath(path, resolved) == NULL)
+	/* realpath() resolves symlinks and "..", so the check sees the target */
+	resolved = realpath(path, NULL);
+	if (resolved == NULL)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", given)));
-	{
-		char		dir[MAXPGPATH];
-
-		if (realpath(vpcflow_ingest_directory, dir) == NULL ||
-			!path_is_prefix_of_path(dir, resolved) || strcmp(dir, resolved) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("file \"%s\" is outside vpcflow.ingest_directory", given)));
-	}
-	return pstrdup(resolved);
+	dir = realpath(vpcflow_ingest_directory, NULL);
+	inside = dir != NULL && path_is_prefix_of_path(dir, resolved) &&
+		strcmp(dir, resolved) != 0;
+	result = pstrdup(resolved);
+	free(resolved);
+	free(dir);
+	if (!inside)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("file \"%s\" is outside vpcflow.ingest_directory", given)));
+	return result;
 }
 
 /* ---------- the file ---------- */
@@ -178,7 +192,7 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size)
 /* ---------- partitions ---------- */
 
 static Target *
-open_target(Ingest *st, Oid relid, TimestampTz lower, TimestampTz upper)
+open_target(Ingest *st, Oid relid, TimestampTz lower, TimestampTz upper, bool pending)
 {
 	Target	   *t;
 
@@ -191,18 +205,64 @@ open_target(Ingest *st, Oid relid, TimestampTz lower, TimestampTz upper)
 	memset(t, 0, sizeof(Target));
 	t->lower = lower;
 	t->upper = upper;
+	t->relid = relid;
+	t->pending = pending;
 	t->rel = table_open(relid, RowExclusiveLock);
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, t->rel, 1, NULL, 0);
 	ExecOpenIndices(t->rri, false);
 	t->bistate = GetBulkInsertState();
 	t->map = flow_attr_map(RelationGetDescr(t->rel));
+	t->natts = RelationGetDescr(t->rel)->natts;
+	t->short_descs = palloc0(sizeof(TupleDesc) * (t->natts + 1));
+	t->values = palloc(sizeof(Datum) * t->natts);
+	t->nulls = palloc(sizeof(bool) * t->natts);
+	for (int i = 0; i < t->natts; i++)
+		if (TupleDescAttr(RelationGetDescr(t->rel), i)->atthasmissing)
+			t->min_natts = i + 1;
 	for (int i = 0; i < BATCH_ROWS; i++)
-		t->slots[i] = table_slot_create(t->rel, NULL);
+		t->slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(t->rel), &TTSOpsHeapTuple);
 	return t;
 }
 
-/* The partition for ts, from vpcflow.partition_for (which creates it). */
+/*
+ * Form the row without its trailing NULL columns.  A v2 record fills 15 of
+ * the store's 74 columns; stored whole it would carry a 10-byte null bitmap
+ * and a 40-byte header, cut short it has no bitmap and a 24-byte header.
+ * PostgreSQL reads attributes past a tuple's end as NULL (as it does for
+ * rows older than an ALTER TABLE ADD COLUMN), so nothing changes for
+ * readers; columns that carry a missing value are never cut.
+ */
+static HeapTuple
+form_short_tuple(Target *t)
+{
+	int			k = t->natts;
+
+	while (k > t->min_natts && t->nulls[k - 1])
+		k--;
+	if (t->short_descs[k] == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(t->short_descs));
+		TupleDesc	d = CreateTupleDescCopy(RelationGetDescr(t->rel));
+
+		/*
+		 * An anonymous record type: the row type of the table has all its
+		 * attributes, and the datum header is overwritten on insert anyway.
+		 */
+		d->natts = k;
+		d->tdtypeid = RECORDOID;
+		d->tdtypmod = -1;
+		t->short_descs[k] = d;
+		MemoryContextSwitchTo(old);
+	}
+	return heap_form_tuple(t->short_descs[k], t->values, t->nulls);
+}
+
+/*
+ * The partition for ts, from vpcflow.partition_for.  A partition it has to
+ * create comes back unattached and without indexes (attach => false): the
+ * load fills its heap and attach_pending() builds the indexes afterwards.
+ */
 static int
 find_target(Ingest *st, TimestampTz ts)
 {
@@ -212,6 +272,7 @@ find_target(Ingest *st, TimestampTz ts)
 	Oid			relid;
 	TimestampTz lower,
 				upper;
+	bool		attached;
 
 	if (st->last >= 0 && ts >= st->targets[st->last].lower && ts < st->targets[st->last].upper)
 		return st->last;
@@ -220,8 +281,8 @@ find_target(Ingest *st, TimestampTz ts)
 			return st->last = i;
 
 	args[0] = TimestampTzGetDatum(ts);
-	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound "
-							  "FROM vpcflow.partition_for($1)",
+	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound, attached "
+							  "FROM vpcflow.partition_for($1, false)",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "vpcflow.partition_for(%s) returned no partition",
@@ -229,7 +290,8 @@ find_target(Ingest *st, TimestampTz ts)
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	lower = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	upper = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	open_target(st, relid, lower, upper);
+	attached = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	open_target(st, relid, lower, upper, !attached);
 	return st->last = st->ntargets - 1;
 }
 
@@ -274,7 +336,36 @@ close_targets(Ingest *st)
 		table_finish_bulk_insert(t->rel, 0);
 		table_close(t->rel, NoLock);
 	}
-	st->ntargets = 0;
+}
+
+/*
+ * Attach the partitions this load created.  ATTACH builds their indexes
+ * with a sort; give that sort room, for this step only.
+ */
+static void
+attach_pending(Ingest *st)
+{
+	Oid			types[3] = {OIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	int			nestlevel = NewGUCNestLevel();
+
+	if (maintenance_work_mem < 256 * 1024)
+		(void) set_config_option("maintenance_work_mem", "256MB", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	for (int i = 0; i < st->ntargets; i++)
+	{
+		Target	   *t = &st->targets[i];
+		Datum		args[3];
+
+		if (!t->pending)
+			continue;
+		args[0] = ObjectIdGetDatum(t->relid);
+		args[1] = TimestampTzGetDatum(t->lower);
+		args[2] = TimestampTzGetDatum(t->upper);
+		if (SPI_execute_with_args("SELECT vpcflow.attach_partition($1::regclass, $2, $3)",
+								  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not attach a new partition of vpcflow.flows");
+	}
+	AtEOXact_GUC(true, nestlevel);
 }
 
 /* ---------- records and errors ---------- */
@@ -353,7 +444,8 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 	st->line_no++;
 	if ((int64) len > vpcflow_max_line_length)
 	{
-		char	   *msg = psprintf("line is longer than vpcflow.max_line_length (%zu bytes)", len);
+		char	   *msg = psprintf("line is longer than vpcflow.max_line_length (%d bytes)",
+									vpcflow_max_line_length);
 
 		quarantine_line(st, line, Min(len, (size_t) vpcflow_max_line_length), msg, NULL);
 		return;
@@ -386,10 +478,9 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 	slot = t->slots[t->nused];
 	ExecClearTuple(slot);
 	old = MemoryContextSwitchTo(st->batch_cxt);
-	flow_fill_tuple(&st->parser, row, t->map, slot->tts_tupleDescriptor->natts,
-					st->ingest_id, slot->tts_values, slot->tts_isnull);
+	flow_fill_tuple(&st->parser, row, t->map, t->natts, st->ingest_id, t->values, t->nulls);
+	ExecStoreHeapTuple(form_short_tuple(t), slot, false);
 	MemoryContextSwitchTo(old);
-	ExecStoreVirtualTuple(slot);
 
 	st->rows++;
 	if (flow_row_has(row, FF_LOG_STATUS))
@@ -673,6 +764,7 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 
 		flush_all(st);
 		close_targets(st);
+		attach_pending(st);
 		FreeExecutorState(st->estate);
 		seconds = (double) (GetCurrentTimestamp() - t0) / USECS_PER_SEC;
 		finish_log(st, seconds);

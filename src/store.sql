@@ -13,6 +13,11 @@ CREATE TABLE vpcflow.settings (
 INSERT INTO vpcflow.settings DEFAULT VALUES;
 SELECT pg_catalog.pg_extension_config_dump('vpcflow.settings', '');
 
+-- Column order: the v2 fields, with the small fixed-width ones placed so
+-- that an IPv4 row needs no alignment padding, and ingest_id before the
+-- optional fields, so that a row whose later fields are all NULL is stored
+-- short, without them (see form_short_tuple in ingest.c): a v2 row takes
+-- 112 bytes with its header.
 CREATE TABLE vpcflow.flows (
     -- v2: the default format
     version                      smallint,
@@ -23,12 +28,14 @@ CREATE TABLE vpcflow.flows (
     srcport                      integer,
     dstport                      integer,
     protocol                     smallint,
+    action                       vpcflow.flow_action,
+    log_status                   vpcflow.log_status,
+    -- the vpcflow.ingest_log entry of the file the row came from
+    ingest_id                    integer,
     packets                      bigint,
     bytes                        bigint,
     start_time                   timestamptz NOT NULL,
     end_time                     timestamptz,
-    action                       vpcflow.flow_action,
-    log_status                   vpcflow.log_status,
     -- v3
     vpc_id                       vpcflow.awsid,
     subnet_id                    vpcflow.awsid,
@@ -94,9 +101,7 @@ CREATE TABLE vpcflow.flows (
     packets_lost_mtu_exceeded    bigint,
     packets_lost_ttl_expired     bigint,
     -- values of header columns vpcflow does not know, by column name
-    extra                        jsonb,
-    -- the vpcflow.ingest_log entry of the file this row came from
-    ingest_id                    integer
+    extra                        jsonb
 ) PARTITION BY RANGE (start_time);
 
 COMMENT ON TABLE vpcflow.flows IS
@@ -129,8 +134,17 @@ WHERE i.inhparent = 'vpcflow.flows'::regclass;
 -- Its range is the partition_interval bucket of ts, clipped to the gap
 -- between existing partitions (the interval may have changed since they
 -- were made), so backfilled or late data always finds a home.
-CREATE FUNCTION vpcflow.partition_for(ts timestamptz)
-RETURNS TABLE (partition regclass, lower_bound timestamptz, upper_bound timestamptz)
+--
+-- attach => false is for bulk loads: the new table is returned unattached
+-- and without indexes, with a CHECK constraint on its bounds; the loader
+-- fills it and calls vpcflow.attach_partition, which builds the indexes by
+-- sorting (much cheaper than row-by-row inserts) and skips the validation
+-- scan thanks to the constraint.  Creators are serialized by a
+-- transaction-level advisory lock, so a concurrent loader waits for the
+-- attach instead of creating an overlapping table.
+CREATE FUNCTION vpcflow.partition_for(ts timestamptz, attach boolean DEFAULT true)
+RETURNS TABLE (partition regclass, lower_bound timestamptz, upper_bound timestamptz,
+               attached boolean)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -144,7 +158,7 @@ BEGIN
         RAISE EXCEPTION 'no partition for start_time %', ts
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound
+    RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound, true
         FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
     IF FOUND THEN
         RETURN;
@@ -152,7 +166,7 @@ BEGIN
 
     -- one creator at a time; whoever waited finds the partition made
     PERFORM pg_advisory_xact_lock(hashtext('vpcflow.partition_for'));
-    RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound
+    RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound, true
         FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
     IF FOUND THEN
         RETURN;
@@ -172,9 +186,35 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TABLE vpcflow.%I (LIKE vpcflow.flows INCLUDING DEFAULTS '
                    'INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)', name);
-    EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION vpcflow.%I FOR VALUES FROM (%L) TO (%L)',
-                   name, lo, hi);
-    RETURN QUERY SELECT format('vpcflow.%I', name)::regclass, lo, hi;
+    IF attach THEN
+        EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION vpcflow.%I FOR VALUES FROM (%L) TO (%L)',
+                       name, lo, hi);
+    ELSE
+        EXECUTE format('ALTER TABLE vpcflow.%I ADD CONSTRAINT vpcflow_pending_bounds '
+                       'CHECK (start_time >= %L AND start_time < %L)', name, lo, hi);
+    END IF;
+    RETURN QUERY SELECT format('vpcflow.%I', name)::regclass, lo, hi, attach;
+END
+$fn$;
+
+-- Attach a table made by partition_for(ts, attach => false).
+CREATE FUNCTION vpcflow.attach_partition(part regclass, lower_bound timestamptz,
+                                         upper_bound timestamptz)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
+                   JOIN pg_class r ON r.oid = c.conrelid
+                   WHERE c.conrelid = part AND c.conname = 'vpcflow_pending_bounds'
+                     AND r.relnamespace = 'vpcflow'::regnamespace AND NOT r.relispartition) THEN
+        RAISE EXCEPTION '% is not a pending vpcflow partition', part
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)',
+                   part, lower_bound, upper_bound);
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT vpcflow_pending_bounds', part);
 END
 $fn$;
 
