@@ -38,6 +38,7 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "envelope.h"
 #include "vpcflow.h"
 
 #define BATCH_ROWS		1000	/* rows buffered per partition, as COPY */
@@ -85,6 +86,7 @@ typedef struct Ingest
 	int64		errors;
 	int64		bytes_read;
 	uint64		line_no;
+	FlowRow    *row;			/* scratch row for JSON documents */
 	TimestampTz min_start;
 	TimestampTz max_start;
 } Ingest;
@@ -441,7 +443,6 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 	TimestampTz start;
 	MemoryContext old;
 
-	st->line_no++;
 	if ((int64) len > vpcflow_max_line_length)
 	{
 		char	   *msg = psprintf("line is longer than vpcflow.max_line_length (%d bytes)",
@@ -498,6 +499,74 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 		flush_all(st);
 }
 
+/* At the end of the input: a truncated or corrupt gzip stream fails the load. */
+static void
+check_gz_end(Ingest *st, gzFile gz)
+{
+	int			zerr;
+	const char *msg = gzerror(gz, &zerr);
+
+	if (zerr != Z_OK && zerr != Z_STREAM_END)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not decompress file \"%s\": %s", st->path, msg),
+				 errdetail("The file is truncated or corrupt; nothing was loaded from it.")));
+}
+
+static void
+envelope_line(void *arg, const char *line, size_t len, uint64 line_no)
+{
+	Ingest	   *st = (Ingest *) arg;
+
+	st->line_no = line_no;
+	handle_line(st, line, len, st->row);
+}
+
+/*
+ * A JSON document (CloudWatch Logs payload, NDJSON of {"message": ...}):
+ * read it whole, then take its records.  Such files are small, one
+ * delivery batch each; the size limit keeps a hostile one bounded.
+ */
+static void
+read_envelopes(Ingest *st, gzFile gz, char *first, size_t have, FlowRow *row)
+{
+	size_t		cap = Max(have * 2, (size_t) READ_CHUNK);
+	char	   *doc = palloc_extended(cap, MCXT_ALLOC_HUGE);
+	int			n;
+
+	memcpy(doc, first, have);
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (cap - have < READ_CHUNK)
+		{
+			if (cap >= MaxAllocHugeSize / 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("JSON document \"%s\" is too large", st->path)));
+			cap *= 2;
+			doc = repalloc_huge(doc, cap);
+		}
+		n = gzread(gz, doc + have, READ_CHUNK);
+		if (n < 0)
+		{
+			int			zerr;
+
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("could not decompress file \"%s\": %s", st->path, gzerror(gz, &zerr))));
+		}
+		if (n == 0)
+			break;
+		have += n;
+		st->bytes_read += n;
+	}
+	check_gz_end(st, gz);
+	st->row = row;
+	flow_document_lines(st->path, doc, have, envelope_line, st);
+	pfree(doc);
+}
+
 /*
  * Read the file (zlib reads plain files as they are) and hand over each
  * line.  A line longer than vpcflow.max_line_length is quarantined by its
@@ -536,12 +605,20 @@ read_lines(Ingest *st, gzFile gz)
 		st->bytes_read += n;
 		have += n;
 		end = buf + have;
+		if (st->bytes_read == n && flow_envelope_detect(buf, have))
+		{
+			read_envelopes(st, gz, buf, have, row);
+			return;
+		}
 		while ((nl = memchr(p, '\n', end - p)) != NULL)
 		{
 			if (skipping)
 				skipping = false;
 			else
+			{
+				st->line_no++;
 				handle_line(st, p, nl - p, row);
+			}
 			p = nl + 1;
 		}
 		rest = end - p;
@@ -560,18 +637,12 @@ read_lines(Ingest *st, gzFile gz)
 		memmove(buf, p, rest);
 		have = rest;
 	}
-	{
-		int			zerr;
-		const char *msg = gzerror(gz, &zerr);
-
-		if (zerr != Z_OK && zerr != Z_STREAM_END)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress file \"%s\": %s", st->path, msg),
-					 errdetail("The file is truncated or corrupt; nothing was loaded from it.")));
-	}
+	check_gz_end(st, gz);
 	if (have > 0 && !skipping)
+	{
+		st->line_no++;
 		handle_line(st, buf, have, row);
+	}
 	pfree(buf);
 	pfree(row);
 }

@@ -20,6 +20,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "envelope.h"
 #include "vpcflow.h"
 
 static Datum
@@ -227,68 +228,129 @@ flow_fill_tuple(const FlowParser *parser, const FlowRow *row, const int16 *map,
 }
 
 /*
+ * Hand each record line of a whole in-memory document to fn: the lines of
+ * flow-log text, or the messages of JSON envelopes (CloudWatch Logs
+ * subscription payloads, {"message": ...} lines, filter-log-events output),
+ * each split at its newlines.  Line numbers are the document's: for JSON,
+ * the line where the message starts.
+ */
+void
+flow_document_lines(const char *source, const char *buf, size_t len,
+					FlowLineFn fn, void *arg)
+{
+	if (flow_envelope_detect(buf, len))
+	{
+		FlowEnvelope *e = palloc(sizeof(FlowEnvelope));
+		size_t		cap = (size_t) vpcflow_max_line_length + 1;
+		char	   *msg = palloc(cap);
+		size_t		mlen;
+		int			r;
+
+		flow_envelope_init(e, buf, len);
+		while ((r = flow_envelope_next(e, msg, cap, &mlen)) != 0)
+		{
+			const char *p = msg;
+			const char *end;
+
+			if (r < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+						 errmsg("invalid JSON envelope in %s line %zu (event %zu): %s",
+								source, e->line, e->event, e->error)));
+			end = msg + mlen;
+			while (p < end)
+			{
+				const char *nl = memchr(p, '\n', end - p);
+				const char *eol = nl ? nl : end;
+
+				fn(arg, p, eol - p, e->line);
+				p = eol + 1;
+			}
+		}
+		pfree(msg);
+		pfree(e);
+		return;
+	}
+	{
+		const char *p = buf;
+		const char *end = buf + len;
+		uint64		line_no = 0;
+
+		while (p < end)
+		{
+			const char *nl = memchr(p, '\n', end - p);
+			const char *eol = nl ? nl : end;
+
+			fn(arg, p, eol - p, ++line_no);
+			p = eol + 1;
+		}
+	}
+}
+
+typedef struct ParseState
+{
+	FlowParser	parser;
+	FlowRow		row;
+	ReturnSetInfo *rsinfo;
+	int16	   *map;
+	Datum	   *values;
+	bool	   *nulls;
+} ParseState;
+
+static void
+parse_one_line(void *arg, const char *line, size_t len, uint64 line_no)
+{
+	ParseState *ps = (ParseState *) arg;
+	TupleDesc	desc = ps->rsinfo->setDesc;
+
+	switch (flow_parse_line(&ps->parser, line, len, &ps->row))
+	{
+		case FLOW_LINE_RECORD:
+			flow_fill_tuple(&ps->parser, &ps->row, ps->map, desc->natts, 0,
+							ps->values, ps->nulls);
+			tuplestore_putvalues(ps->rsinfo->setResult, desc, ps->values, ps->nulls);
+			break;
+		case FLOW_LINE_ERROR:
+			flow_report_parse_error(&ps->parser, "input", line_no);
+			break;
+		case FLOW_LINE_HEADER:
+		case FLOW_LINE_BLANK:
+			break;
+	}
+}
+
+/*
  * vpcflow.parse(data text, format text DEFAULT NULL) RETURNS SETOF vpcflow.flows
- * Every line becomes a row of the store; a bad line is an error naming it.
+ * Every record becomes a row of the store; a bad line is an error naming it.
  */
 PG_FUNCTION_INFO_V1(vpcflow_parse);
 Datum
 vpcflow_parse(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ParseState *ps;
 	text	   *data;
-	const char *p,
-			   *end;
-	FlowParser	parser;
-	FlowRow		row;
-	TupleDesc	desc;
-	int16	   *map;
-	Datum	   *values;
-	bool	   *nulls;
-	uint64		line_no = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	data = PG_GETARG_TEXT_PP(0);
-	flow_parser_init(&parser);
+	ps = palloc0(sizeof(ParseState));
+	flow_parser_init(&ps->parser);
 	if (!PG_ARGISNULL(1))
 	{
 		text	   *format = PG_GETARG_TEXT_PP(1);
 
-		if (!flow_parser_set_format(&parser, VARDATA_ANY(format), VARSIZE_ANY_EXHDR(format)))
+		if (!flow_parser_set_format(&ps->parser, VARDATA_ANY(format), VARSIZE_ANY_EXHDR(format)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid flow-log format: %s", flow_error_detail(&parser))));
+					 errmsg("invalid flow-log format: %s", flow_error_detail(&ps->parser))));
 	}
-
-	desc = rsinfo->setDesc;
-	map = flow_attr_map(desc);
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
-
-	p = VARDATA_ANY(data);
-	end = p + VARSIZE_ANY_EXHDR(data);
-	while (p < end)
-	{
-		const char *nl = memchr(p, '\n', end - p);
-		const char *eol = nl ? nl : end;
-
-		line_no++;
-		switch (flow_parse_line(&parser, p, eol - p, &row))
-		{
-			case FLOW_LINE_RECORD:
-				flow_fill_tuple(&parser, &row, map, desc->natts, 0, values, nulls);
-				tuplestore_putvalues(rsinfo->setResult, desc, values, nulls);
-				break;
-			case FLOW_LINE_ERROR:
-				flow_report_parse_error(&parser, "input", line_no);
-				break;
-			case FLOW_LINE_HEADER:
-			case FLOW_LINE_BLANK:
-				break;
-		}
-		p = eol + 1;
-	}
+	ps->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ps->map = flow_attr_map(ps->rsinfo->setDesc);
+	ps->values = palloc(sizeof(Datum) * ps->rsinfo->setDesc->natts);
+	ps->nulls = palloc(sizeof(bool) * ps->rsinfo->setDesc->natts);
+	flow_document_lines("input", VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+						parse_one_line, ps);
 	return (Datum) 0;
 }
 

@@ -46,6 +46,11 @@ extern void flow_fill_tuple(const FlowParser *parser, const FlowRow *row,
 							const int16 *map, int natts, int32 ingest_id,
 							Datum *values, bool *nulls);
 
+/* Each record line of a whole document (text, or JSON envelopes). */
+typedef void (*FlowLineFn) (void *arg, const char *line, size_t len, uint64 line_no);
+extern void flow_document_lines(const char *source, const char *buf, size_t len,
+								FlowLineFn fn, void *arg);
+
 /* Report a parse error as an ERROR naming source, line, field and value. */
 extern void flow_report_parse_error(const FlowParser *parser, const char *source,
 									uint64 line_no) pg_attribute_noreturn();
