@@ -5,9 +5,10 @@
 --
 -- Covered: every AWS text sample (aws/*.log), read with its sibling
 -- .format file when there is one (the text has no header), else with its
--- own header lines or the v2 default.  Not covered yet: the .json/.ndjson
--- envelope samples (CloudWatch Logs subscription DATA_MESSAGE, and lines
--- wrapped as {"message": ...}): vpcflow.parse() reads flow-log text only.
+-- own header lines or the v2 default; and the JSON envelope samples
+-- (CloudWatch Logs subscription DATA_MESSAGE, lines wrapped as
+-- {"message": ...}), whose records must equal those of the messages
+-- PostgreSQL's own JSON parser extracts.
 --
 -- Expected values come from the corpus, never from our own output:
 --   * record counts: the file's non-blank lines that are not header lines
@@ -223,9 +224,38 @@ CREATE TEMP TABLE ing AS
 SELECT fx.file, pg_temp.try_ingest(fx.path, fx.format) AS res
 FROM fx ORDER BY fx.file;
 
+-- The JSON envelope samples, with the messages jsonb finds in them.  The
+-- headerless CloudWatch ones take the format their sources state: the
+-- 4-field custom format, and the transit gateway header of
+-- otel-tgw-flow-log-v6-header.log without its four packets-lost fields.
+CREATE TEMP TABLE envf AS
+SELECT f AS file,
+       'vpcflow_fixtures/aws/' || f AS path,
+       pg_read_file('vpcflow_fixtures/aws/' || f) AS content,
+       CASE WHEN f LIKE '%custom-4field%' THEN 'version interface-id srcaddr dstaddr'
+            WHEN f LIKE '%tgw%' THEN (
+                SELECT string_agg(h, ' ' ORDER BY n)
+                FROM regexp_split_to_table(split_part(pg_read_file('vpcflow_fixtures/aws/otel-tgw-flow-log-v6-header.log'), E'\n', 1), ' ')
+                     WITH ORDINALITY AS t(h, n)
+                WHERE h NOT LIKE 'packets-lost-%') END AS format
+FROM pg_ls_dir('vpcflow_fixtures/aws') AS f
+WHERE f LIKE '%.ndjson' OR (f LIKE '%.json' AND f NOT LIKE '%.expected.json');
+ALTER TABLE envf ADD COLUMN messages text[];
+UPDATE envf SET messages = CASE
+    WHEN file LIKE '%.ndjson' THEN (
+        SELECT array_agg(l::jsonb ->> 'message' ORDER BY n)
+        FROM regexp_split_to_table(content, E'\n') WITH ORDINALITY AS t(l, n) WHERE btrim(l) <> '')
+    ELSE (SELECT array_agg(e ->> 'message' ORDER BY n)
+          FROM jsonb_array_elements(content::jsonb -> 'logEvents') WITH ORDINALITY AS t(e, n)) END;
+
+CREATE TEMP TABLE envi AS
+SELECT envf.file, pg_temp.try_ingest(envf.path, envf.format) AS res
+FROM envf ORDER BY envf.file;
+
 SELECT count(*) FILTER (WHERE NOT negative) AS npos FROM fx \gset
 SELECT count(*) AS nexp FROM exp \gset
-SELECT plan(3 * :npos + :nexp + 7);
+SELECT count(*) AS nenv FROM envf \gset
+SELECT plan(3 * :npos + :nexp + 2 * :nenv + 8);
 
 -- ------------------------------------------------------------ the corpus
 SELECT is((SELECT array_agg(file ORDER BY file) FROM fx WHERE negative),
@@ -314,6 +344,26 @@ SELECT is((SELECT (a.actual ->> 'start_time')::timestamptz FROM act a
            WHERE a.file = 'elastic-integrations-v5-all-fields.log' AND a.recno = 1),
     timestamptz '1975-03-14 03:34:26+00',
     'elastic-integrations-v5-all-fields.log: 9-digit start 164000066 is Unix seconds (1975-03-14)');
+
+-- ------------------------------------------------------------ JSON envelopes
+SELECT is(cardinality(messages) > 0, true, 'envelope samples: ' || count(*) OVER () || ' files, each with messages')
+FROM envf ORDER BY file LIMIT 1;
+
+SELECT is((SELECT jsonb_agg(r ORDER BY recno) FROM pg_temp.rows_of(envf.content, envf.format)),
+          (SELECT jsonb_agg(r ORDER BY recno) FROM pg_temp.rows_of(array_to_string(envf.messages, E'\n'), envf.format)),
+    format('%s: parse() of the envelope gives the records of its %s messages', envf.file, cardinality(envf.messages)))
+FROM envf ORDER BY envf.file;
+
+SELECT is(
+    CASE WHEN envi.res ? 'error' THEN ARRAY['ERROR: ' || (envi.res ->> 'error')]
+         ELSE ARRAY[(envi.res ->> 'rows'), (envi.res ->> 'errors')] END,
+    ARRAY[x.with_start::text, (cardinality(envf.messages) - x.with_start)::text],
+    format('%s: ingest_file() stores the %s records with a start time and quarantines the %s without',
+           envf.file, x.with_start, cardinality(envf.messages) - x.with_start))
+FROM envf JOIN envi USING (file)
+CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE r ->> 'start_time' IS NOT NULL) AS with_start
+                    FROM pg_temp.rows_of(array_to_string(envf.messages, E'\n'), envf.format)) AS x
+ORDER BY envf.file;
 
 \else
 
