@@ -15,7 +15,7 @@ OBJS        = $(PURE_OBJS) \
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
 SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
-              src/parse_funcs.sql src/flow_record.sql src/store.sql src/ingest.sql src/roles.sql
+              src/parse_funcs.sql src/flow_record.sql src/operators.sql src/store.sql src/ingest.sql src/roles.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

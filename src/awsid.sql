@@ -53,32 +53,3 @@ CREATE FUNCTION vpcflow.awsid_hash(vpcflow.awsid) RETURNS int4
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vpcflow.awsid_hash_extended(vpcflow.awsid, int8) RETURNS int8
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE OPERATOR vpcflow.= (LEFTARG = vpcflow.awsid, RIGHTARG = vpcflow.awsid,
-    PROCEDURE = vpcflow.awsid_eq, COMMUTATOR = OPERATOR(vpcflow.=),
-    NEGATOR = OPERATOR(vpcflow.<>), RESTRICT = eqsel, JOIN = eqjoinsel,
-    HASHES, MERGES);
-CREATE OPERATOR vpcflow.<> (LEFTARG = vpcflow.awsid, RIGHTARG = vpcflow.awsid,
-    PROCEDURE = vpcflow.awsid_ne, COMMUTATOR = OPERATOR(vpcflow.<>),
-    NEGATOR = OPERATOR(vpcflow.=), RESTRICT = neqsel, JOIN = neqjoinsel);
-CREATE OPERATOR vpcflow.< (LEFTARG = vpcflow.awsid, RIGHTARG = vpcflow.awsid,
-    PROCEDURE = vpcflow.awsid_lt, COMMUTATOR = OPERATOR(vpcflow.>),
-    NEGATOR = OPERATOR(vpcflow.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
-CREATE OPERATOR vpcflow.<= (LEFTARG = vpcflow.awsid, RIGHTARG = vpcflow.awsid,
-    PROCEDURE = vpcflow.awsid_le, COMMUTATOR = OPERATOR(vpcflow.>=),
-    NEGATOR = OPERATOR(vpcflow.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
-CREATE OPERATOR vpcflow.> (LEFTARG = vpcflow.awsid, RIGHTARG = vpcflow.awsid,
-    PROCEDURE = vpcflow.awsid_gt, COMMUTATOR = OPERATOR(vpcflow.<),
-    NEGATOR = OPERATOR(vpcflow.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
-CREATE OPERATOR vpcflow.>= (LEFTARG = vpcflow.awsid, RIGHTARG = vpcflow.awsid,
-    PROCEDURE = vpcflow.awsid_ge, COMMUTATOR = OPERATOR(vpcflow.<=),
-    NEGATOR = OPERATOR(vpcflow.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
-
-CREATE OPERATOR CLASS vpcflow.awsid_ops DEFAULT FOR TYPE vpcflow.awsid USING btree AS
-    OPERATOR 1 vpcflow.<, OPERATOR 2 vpcflow.<=, OPERATOR 3 vpcflow.=,
-    OPERATOR 4 vpcflow.>=, OPERATOR 5 vpcflow.>,
-    FUNCTION 1 vpcflow.awsid_cmp(vpcflow.awsid, vpcflow.awsid);
-CREATE OPERATOR CLASS vpcflow.awsid_hash_ops DEFAULT FOR TYPE vpcflow.awsid USING hash AS
-    OPERATOR 1 vpcflow.=,
-    FUNCTION 1 vpcflow.awsid_hash(vpcflow.awsid),
-    FUNCTION 2 vpcflow.awsid_hash_extended(vpcflow.awsid, int8);

@@ -81,32 +81,3 @@ CREATE FUNCTION vpcflow.flow_record_hash(vpcflow.flow_record) RETURNS int4
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vpcflow.flow_record_hash_extended(vpcflow.flow_record, int8) RETURNS int8
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-CREATE OPERATOR vpcflow.= (LEFTARG = vpcflow.flow_record, RIGHTARG = vpcflow.flow_record,
-    PROCEDURE = vpcflow.flow_record_eq, COMMUTATOR = OPERATOR(vpcflow.=),
-    NEGATOR = OPERATOR(vpcflow.<>), RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
-CREATE OPERATOR vpcflow.<> (LEFTARG = vpcflow.flow_record, RIGHTARG = vpcflow.flow_record,
-    PROCEDURE = vpcflow.flow_record_ne, COMMUTATOR = OPERATOR(vpcflow.<>),
-    NEGATOR = OPERATOR(vpcflow.=), RESTRICT = neqsel, JOIN = neqjoinsel);
-CREATE OPERATOR vpcflow.< (LEFTARG = vpcflow.flow_record, RIGHTARG = vpcflow.flow_record,
-    PROCEDURE = vpcflow.flow_record_lt, COMMUTATOR = OPERATOR(vpcflow.>),
-    NEGATOR = OPERATOR(vpcflow.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
-CREATE OPERATOR vpcflow.<= (LEFTARG = vpcflow.flow_record, RIGHTARG = vpcflow.flow_record,
-    PROCEDURE = vpcflow.flow_record_le, COMMUTATOR = OPERATOR(vpcflow.>=),
-    NEGATOR = OPERATOR(vpcflow.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
-CREATE OPERATOR vpcflow.> (LEFTARG = vpcflow.flow_record, RIGHTARG = vpcflow.flow_record,
-    PROCEDURE = vpcflow.flow_record_gt, COMMUTATOR = OPERATOR(vpcflow.<),
-    NEGATOR = OPERATOR(vpcflow.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
-CREATE OPERATOR vpcflow.>= (LEFTARG = vpcflow.flow_record, RIGHTARG = vpcflow.flow_record,
-    PROCEDURE = vpcflow.flow_record_ge, COMMUTATOR = OPERATOR(vpcflow.<=),
-    NEGATOR = OPERATOR(vpcflow.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
-
--- Order: by start, end, then the stored bytes (total, not meaningful beyond time).
-CREATE OPERATOR CLASS vpcflow.flow_record_ops DEFAULT FOR TYPE vpcflow.flow_record USING btree AS
-    OPERATOR 1 vpcflow.<, OPERATOR 2 vpcflow.<=, OPERATOR 3 vpcflow.=,
-    OPERATOR 4 vpcflow.>=, OPERATOR 5 vpcflow.>,
-    FUNCTION 1 vpcflow.flow_record_cmp(vpcflow.flow_record, vpcflow.flow_record);
-CREATE OPERATOR CLASS vpcflow.flow_record_hash_ops DEFAULT FOR TYPE vpcflow.flow_record USING hash AS
-    OPERATOR 1 vpcflow.=,
-    FUNCTION 1 vpcflow.flow_record_hash(vpcflow.flow_record),
-    FUNCTION 2 vpcflow.flow_record_hash_extended(vpcflow.flow_record, int8);

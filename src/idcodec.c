@@ -120,8 +120,9 @@ id_encode(const char *s, size_t len, uint8_t *out)
 }
 
 /*
- * Validate an encoding; on success return the decoded length and, for a
- * packed id, the prefix index and digit count.
+ * Validate an encoding, canonical form included (so byte equality is id
+ * equality even for bytes that did not come from id_encode); on success
+ * return the decoded length and, for a packed id, the prefix and digit count.
  */
 static long
 check_encoding(const uint8_t *in, size_t inlen, int *prefix, size_t *ndig)
@@ -130,6 +131,11 @@ check_encoding(const uint8_t *in, size_t inlen, int *prefix, size_t *ndig)
 		return -1;
 	if (in[0] == ID_TAG_RAW)
 	{
+		/* canonical form: raw only when packing would not be shorter */
+		int			p = packable_prefix((const char *) in + 1, inlen - 1);
+
+		if (p >= 0 && 2 + (inlen - 1 - strlen(id_prefixes[p]) + 1) / 2 < inlen)
+			return -1;
 		*prefix = -1;
 		return (long) (inlen - 1);
 	}
@@ -141,6 +147,9 @@ check_encoding(const uint8_t *in, size_t inlen, int *prefix, size_t *ndig)
 		return -1;
 	/* canonical form: an odd digit count leaves the spare nibble zero */
 	if ((*ndig & 1) && (in[inlen - 1] & 0x0f) != 0)
+		return -1;
+	/* canonical form: packed only when shorter than raw */
+	if (inlen >= 1 + strlen(id_prefixes[*prefix]) + *ndig)
 		return -1;
 	return (long) (strlen(id_prefixes[*prefix]) + *ndig);
 }

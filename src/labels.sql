@@ -1,7 +1,7 @@
 -- One-byte label types: vpcflow.flow_action, vpcflow.log_status and
 -- vpcflow.flow_direction.  The three differ only in their labels (kept in
--- C), so one template creates each type, its operators, its btree and hash
--- operator classes and its implicit cast to text.
+-- C), so one template creates each type, its comparison functions and its
+-- implicit cast to text (operators: operators.sql).
 DO $labels$
 DECLARE
     t text;
@@ -46,34 +46,6 @@ BEGIN
                 AS 'MODULE_PATHNAME', 'label_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
             CREATE FUNCTION vpcflow.%1$I_hash_extended(vpcflow.%1$I, int8) RETURNS int8
                 AS 'MODULE_PATHNAME', 'label_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
-
-            CREATE OPERATOR vpcflow.= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
-                PROCEDURE = vpcflow.%1$I_eq, COMMUTATOR = OPERATOR(vpcflow.=),
-                NEGATOR = OPERATOR(vpcflow.<>), RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
-            CREATE OPERATOR vpcflow.<> (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
-                PROCEDURE = vpcflow.%1$I_ne, COMMUTATOR = OPERATOR(vpcflow.<>),
-                NEGATOR = OPERATOR(vpcflow.=), RESTRICT = neqsel, JOIN = neqjoinsel);
-            CREATE OPERATOR vpcflow.< (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
-                PROCEDURE = vpcflow.%1$I_lt, COMMUTATOR = OPERATOR(vpcflow.>),
-                NEGATOR = OPERATOR(vpcflow.>=), RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
-            CREATE OPERATOR vpcflow.<= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
-                PROCEDURE = vpcflow.%1$I_le, COMMUTATOR = OPERATOR(vpcflow.>=),
-                NEGATOR = OPERATOR(vpcflow.>), RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
-            CREATE OPERATOR vpcflow.> (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
-                PROCEDURE = vpcflow.%1$I_gt, COMMUTATOR = OPERATOR(vpcflow.<),
-                NEGATOR = OPERATOR(vpcflow.<=), RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
-            CREATE OPERATOR vpcflow.>= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
-                PROCEDURE = vpcflow.%1$I_ge, COMMUTATOR = OPERATOR(vpcflow.<=),
-                NEGATOR = OPERATOR(vpcflow.<), RESTRICT = scalargesel, JOIN = scalargejoinsel);
-
-            CREATE OPERATOR CLASS vpcflow.%1$I_ops DEFAULT FOR TYPE vpcflow.%1$I USING btree AS
-                OPERATOR 1 vpcflow.<, OPERATOR 2 vpcflow.<=, OPERATOR 3 vpcflow.=,
-                OPERATOR 4 vpcflow.>=, OPERATOR 5 vpcflow.>,
-                FUNCTION 1 vpcflow.%1$I_cmp(vpcflow.%1$I, vpcflow.%1$I);
-            CREATE OPERATOR CLASS vpcflow.%1$I_hash_ops DEFAULT FOR TYPE vpcflow.%1$I USING hash AS
-                OPERATOR 1 vpcflow.=,
-                FUNCTION 1 vpcflow.%1$I_hash(vpcflow.%1$I),
-                FUNCTION 2 vpcflow.%1$I_hash_extended(vpcflow.%1$I, int8);
         $sql$, t);
     END LOOP;
 END
