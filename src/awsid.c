@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "idcodec.h"
 #include "vpcflow.h"
@@ -35,6 +36,52 @@ awsid_from_cstring_len(const char *s, size_t len)
 	n = id_encode(s, len, (uint8 *) VARDATA(result));
 	SET_VARSIZE(result, VARHDRSZ + n);
 	return PointerGetDatum(result);
+}
+
+/*
+ * Ingest encodes the same few thousand ids over and over: a direct-mapped
+ * cache of recent encodings, per backend.  Entries are immutable and live
+ * in TopMemoryContext; callers copy the datum (into a tuple) before they
+ * ask again, so replacing an entry is safe.
+ */
+#define AWSID_CACHE_SIZE 1024
+#define AWSID_CACHE_MAX_ID 64
+
+typedef struct AwsidCacheEntry
+{
+	uint8		len;
+	char		id[AWSID_CACHE_MAX_ID];
+	bytea	   *encoded;
+} AwsidCacheEntry;
+
+static AwsidCacheEntry *awsid_cache = NULL;
+
+Datum
+awsid_from_cstring_cached(const char *s, size_t len)
+{
+	AwsidCacheEntry *e;
+	uint32		h;
+
+	if (len == 0 || len > AWSID_CACHE_MAX_ID)
+		return awsid_from_cstring_len(s, len);
+	if (awsid_cache == NULL)
+		awsid_cache = MemoryContextAllocZero(TopMemoryContext,
+											 sizeof(AwsidCacheEntry) * AWSID_CACHE_SIZE);
+	h = hash_bytes((const unsigned char *) s, (int) len);
+	e = &awsid_cache[h % AWSID_CACHE_SIZE];
+	if (e->encoded == NULL || e->len != len || memcmp(e->id, s, len) != 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		Datum		d = awsid_from_cstring_len(s, len);
+
+		MemoryContextSwitchTo(old);
+		if (e->encoded != NULL)
+			pfree(e->encoded);
+		e->encoded = DatumGetByteaPP(d);
+		e->len = (uint8) len;
+		memcpy(e->id, s, len);
+	}
+	return PointerGetDatum(e->encoded);
 }
 
 /* Decode into buf (AWSID_MAX_LENGTH + 1 bytes); returns the length. */

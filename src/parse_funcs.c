@@ -23,10 +23,10 @@
 #include "envelope.h"
 #include "vpcflow.h"
 
+/* res: a buffer of the caller's, reused row after row */
 static Datum
-addr_datum(const FlowAddr *a)
+addr_datum(const FlowAddr *a, inet *res)
 {
-	inet	   *res = (inet *) palloc(sizeof(inet));
 	int			nbytes = (a->family == 4) ? 4 : 16;
 
 	res->inet_data.family = (a->family == 4) ? PGSQL_AF_INET : PGSQL_AF_INET6;
@@ -36,10 +36,17 @@ addr_datum(const FlowAddr *a)
 	return InetPGetDatum(res);
 }
 
+/*
+ * The datums are valid until the next call: addresses and ids come from
+ * per-backend buffers and caches (callers copy each row into a tuple or a
+ * tuplestore before converting the next one), text is palloc'd.
+ */
 void
 flow_row_to_datums(const FlowParser *parser, const FlowRow *row,
 				   Datum *values, bool *nulls)
 {
+	static inet addr_buf[FF_COUNT];
+
 	memset(nulls, true, sizeof(bool) * FF_COUNT);
 	/* visit only the fields present: most rows fill a few of the 72 */
 	for (int w = 0; w < 2; w++)
@@ -69,10 +76,10 @@ flow_row_to_datums(const FlowParser *parser, const FlowRow *row,
 					values[f] = TimestampTzGetDatum(v->i - UNIX_TO_PG_USECS);
 					break;
 				case FK_ADDR:
-					values[f] = addr_datum(&v->addr);
+					values[f] = addr_datum(&v->addr, &addr_buf[f]);
 					break;
 				case FK_ID:
-					values[f] = awsid_from_cstring_len(v->str.ptr, v->str.len);
+					values[f] = awsid_from_cstring_cached(v->str.ptr, v->str.len);
 					break;
 				case FK_TEXT:
 					values[f] = PointerGetDatum(cstring_to_text_with_len(v->str.ptr, v->str.len));

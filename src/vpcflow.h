@@ -22,6 +22,8 @@ extern int	vpcflow_max_line_length;
 
 /* awsid.c: build a vpcflow.awsid datum from an id's text */
 extern Datum awsid_from_cstring_len(const char *s, size_t len);
+/* the same from a cache: valid until the next call, copy it before then */
+extern Datum awsid_from_cstring_cached(const char *s, size_t len);
 
 /*
  * parse_funcs.c: convert one parsed row into the store's column values.
