@@ -72,3 +72,15 @@ SELECT * FROM ingest_file('base');
 SELECT * FROM ingest_file(NULL);
 SELECT * FROM ingest_file('regress_v2.log', on_error => 'ignore');
 SELECT * FROM ingest_file('regress_v2.log', 'srcaddr srcaddr');
+
+-- one load writes to at most vpcflow.max_partitions_per_load partitions;
+-- records beyond are quarantined, not dropped
+SET vpcflow.max_partitions_per_load = 2;
+SELECT pg_temp.write_file('regress_scattered.log',
+'2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1262304000 1262304060 ACCEPT OK
+2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1262390400 1262390460 ACCEPT OK
+2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1262476800 1262476860 ACCEPT OK
+2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1262304100 1262304160 ACCEPT OK');
+SELECT status, rows, errors FROM ingest_file('regress_scattered.log');
+SELECT line_no, field, message FROM ingest_errors WHERE source = 'regress_scattered.log';
+RESET vpcflow.max_partitions_per_load;

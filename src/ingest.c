@@ -222,8 +222,7 @@ open_target(Ingest *st, Oid relid, TimestampTz lower, TimestampTz upper, bool pe
 	for (int i = 0; i < t->natts; i++)
 		if (TupleDescAttr(RelationGetDescr(t->rel), i)->atthasmissing)
 			t->min_natts = i + 1;
-	for (int i = 0; i < BATCH_ROWS; i++)
-		t->slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(t->rel), &TTSOpsHeapTuple);
+	/* slots are made as the buffer first fills, see handle_line */
 	return t;
 }
 
@@ -264,6 +263,7 @@ form_short_tuple(Target *t)
  * The partition for ts, from vpcflow.partition_for.  A partition it has to
  * create comes back unattached and without indexes (attach => false): the
  * load fills its heap and attach_pending() builds the indexes afterwards.
+ * Returns -1 when the load already uses vpcflow.max_partitions_per_load.
  */
 static int
 find_target(Ingest *st, TimestampTz ts)
@@ -281,6 +281,9 @@ find_target(Ingest *st, TimestampTz ts)
 	for (int i = 0; i < st->ntargets; i++)
 		if (ts >= st->targets[i].lower && ts < st->targets[i].upper)
 			return st->last = i;
+	/* bound what one file can make us open, create and lock */
+	if (st->ntargets >= vpcflow_max_partitions_per_load)
+		return -1;
 
 	args[0] = TimestampTzGetDatum(ts);
 	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound, attached "
@@ -331,7 +334,7 @@ close_targets(Ingest *st)
 	{
 		Target	   *t = &st->targets[i];
 
-		for (int k = 0; k < BATCH_ROWS; k++)
+		for (int k = 0; k < BATCH_ROWS && t->slots[k] != NULL; k++)
 			ExecDropSingleTupleTableSlot(t->slots[k]);
 		FreeBulkInsertState(t->bistate);
 		ExecCloseIndices(t->rri);
@@ -441,6 +444,7 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 	Target	   *t;
 	TupleTableSlot *slot;
 	TimestampTz start;
+	int			target;
 	MemoryContext old;
 
 	if ((int64) len > vpcflow_max_line_length)
@@ -475,7 +479,19 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 	}
 
 	start = (TimestampTz) (row->v[FF_START].i - UNIX_TO_PG_USECS);
-	t = &st->targets[find_target(st, start)];
+	target = find_target(st, start);
+	if (target < 0)
+	{
+		FlowError	err = {.field = "start", .column = 0};
+
+		quarantine_line(st, line, len,
+						psprintf("record would need more than vpcflow.max_partitions_per_load (%d) "
+								 "partitions in one load", vpcflow_max_partitions_per_load), &err);
+		return;
+	}
+	t = &st->targets[target];
+	if (t->slots[t->nused] == NULL)
+		t->slots[t->nused] = MakeSingleTupleTableSlot(RelationGetDescr(t->rel), &TTSOpsHeapTuple);
 	slot = t->slots[t->nused];
 	ExecClearTuple(slot);
 	old = MemoryContextSwitchTo(st->batch_cxt);

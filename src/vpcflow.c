@@ -13,6 +13,7 @@ PG_MODULE_MAGIC;
 
 char	   *vpcflow_ingest_directory = NULL;
 int			vpcflow_max_line_length = 1024 * 1024;
+int			vpcflow_max_partitions_per_load = 100;
 
 void		_PG_init(void);
 
@@ -37,6 +38,15 @@ _PG_init(void)
 							1024 * 1024, 1024, 64 * 1024 * 1024,
 							PGC_USERSET,
 							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("vpcflow.max_partitions_per_load",
+							"Most partitions one file load may write to.",
+							"Records beyond it are quarantined, so a file with scattered "
+							"timestamps cannot create partitions and take locks without bound.",
+							&vpcflow_max_partitions_per_load,
+							100, 1, 10000,
+							PGC_USERSET,
+							0,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vpcflow");
 }

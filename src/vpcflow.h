@@ -19,6 +19,7 @@
 /* settings (vpcflow.c) */
 extern char *vpcflow_ingest_directory;
 extern int	vpcflow_max_line_length;
+extern int	vpcflow_max_partitions_per_load;
 
 /* awsid.c: build a vpcflow.awsid datum from an id's text */
 extern Datum awsid_from_cstring_len(const char *s, size_t len);
