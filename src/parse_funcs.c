@@ -42,8 +42,7 @@ addr_datum(const FlowAddr *a, inet *res)
  * tuplestore before converting the next one), text is palloc'd.
  */
 void
-flow_row_to_datums(const FlowParser *parser, const FlowRow *row,
-				   Datum *values, bool *nulls)
+flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls)
 {
 	static inet addr_buf[FF_COUNT];
 
@@ -212,7 +211,7 @@ flow_fill_tuple(const FlowParser *parser, const FlowRow *row, const int16 *map,
 	Datum		fv[FF_COUNT];
 	bool		fn[FF_COUNT];
 
-	flow_row_to_datums(parser, row, fv, fn);
+	flow_row_to_datums(row, fv, fn);
 	for (int i = 0; i < natts; i++)
 	{
 		int			f = map[i];

@@ -31,8 +31,7 @@ extern Datum awsid_from_cstring_cached(const char *s, size_t len);
  * values/nulls are indexed by FlowFieldId; the store's trailing columns
  * (extra, ingest_id) are filled by the caller.
  */
-extern void flow_row_to_datums(const FlowParser *parser, const FlowRow *row,
-							   Datum *values, bool *nulls);
+extern void flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls);
 extern Datum flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row,
 								  bool *isnull);
 
