@@ -10,7 +10,7 @@ MODULE_big  = vpcflow
 PURE_OBJS   = src/flowparse.o src/idcodec.o src/envelope.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o \
-              src/flow_record.o src/parse_funcs.o src/ingest.o
+              src/flow_record.o src/parse_funcs.o src/input.o src/ingest.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
@@ -28,7 +28,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLINK_LIBS = -lz
 SHLIB_LINK  = -lz
 
-EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench
+EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench vpcflow-load
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -40,3 +40,19 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 # Parse-only benchmark driver: the pure parser, no server.
 src/vpcflow-parsebench: bench/parsebench.c src/flowparse.c src/flowparse.h
 	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -o $@ bench/parsebench.c src/flowparse.c
+
+# vpcflow-load: the libpq bulk loader (loader/), sharing the pure-C parser.
+LOADER_SRCS = loader/vpcflow-load.c src/flowparse.c src/envelope.c
+PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+
+all: vpcflow-load
+
+vpcflow-load: $(LOADER_SRCS) src/flowparse.h src/envelope.h
+	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -I$(PG_INCLUDEDIR) -o $@ $(LOADER_SRCS) \
+		-L$(PG_LIBDIR) -lpq -lz -lpthread
+
+install: install-loader
+
+install-loader: vpcflow-load
+	$(INSTALL_PROGRAM) vpcflow-load '$(DESTDIR)$(bindir)/vpcflow-load'

@@ -14,7 +14,6 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "access/heapam.h"
 #include "access/table.h"
@@ -39,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "envelope.h"
+#include "input.h"
 #include "vpcflow.h"
 
 #define BATCH_ROWS		1000	/* rows buffered per partition, as COPY */
@@ -515,20 +515,6 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 		flush_all(st);
 }
 
-/* At the end of the input: a truncated or corrupt gzip stream fails the load. */
-static void
-check_gz_end(Ingest *st, gzFile gz)
-{
-	int			zerr;
-	const char *msg = gzerror(gz, &zerr);
-
-	if (zerr != Z_OK && zerr != Z_STREAM_END)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("could not decompress file \"%s\": %s", st->path, msg),
-				 errdetail("The file is truncated or corrupt; nothing was loaded from it.")));
-}
-
 static void
 envelope_line(void *arg, const char *line, size_t len, uint64 line_no)
 {
@@ -544,16 +530,15 @@ envelope_line(void *arg, const char *line, size_t len, uint64 line_no)
  * delivery batch each; the size limit keeps a hostile one bounded.
  */
 static void
-read_envelopes(Ingest *st, gzFile gz, char *first, size_t have, FlowRow *row)
+read_envelopes(Ingest *st, IngestInput *in, char *first, size_t have, FlowRow *row)
 {
 	size_t		cap = Max(have * 2, (size_t) READ_CHUNK);
 	char	   *doc = palloc_extended(cap, MCXT_ALLOC_HUGE);
-	int			n;
+	size_t		n;
 
 	memcpy(doc, first, have);
 	for (;;)
 	{
-		CHECK_FOR_INTERRUPTS();
 		if (cap - have < READ_CHUNK)
 		{
 			if (cap >= MaxAllocHugeSize / 2)
@@ -563,33 +548,24 @@ read_envelopes(Ingest *st, gzFile gz, char *first, size_t have, FlowRow *row)
 			cap *= 2;
 			doc = repalloc_huge(doc, cap);
 		}
-		n = gzread(gz, doc + have, READ_CHUNK);
-		if (n < 0)
-		{
-			int			zerr;
-
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress file \"%s\": %s", st->path, gzerror(gz, &zerr))));
-		}
+		n = input_read(in, doc + have, READ_CHUNK);
 		if (n == 0)
 			break;
 		have += n;
 		st->bytes_read += n;
 	}
-	check_gz_end(st, gz);
 	st->row = row;
 	flow_document_lines(st->path, doc, have, envelope_line, st);
 	pfree(doc);
 }
 
 /*
- * Read the file (zlib reads plain files as they are) and hand over each
- * line.  A line longer than vpcflow.max_line_length is quarantined by its
- * first bytes and the rest of it skipped, so memory stays bounded.
+ * Read the input and hand over each line.  A line longer than
+ * vpcflow.max_line_length is quarantined by its first bytes and the rest
+ * of it skipped, so memory stays bounded.
  */
 static void
-read_lines(Ingest *st, gzFile gz)
+read_lines(Ingest *st, IngestInput *in)
 {
 	size_t		maxline = (size_t) vpcflow_max_line_length;
 	size_t		cap = READ_CHUNK + maxline + 1;
@@ -600,30 +576,20 @@ read_lines(Ingest *st, gzFile gz)
 
 	for (;;)
 	{
-		int			n = gzread(gz, buf + have, (unsigned) Min(cap - have, (size_t) INT_MAX));
+		size_t		n = input_read(in, buf + have, cap - have);
 		char	   *p = buf;
 		char	   *end;
 		char	   *nl;
 		size_t		rest;
 
-		CHECK_FOR_INTERRUPTS();
-		if (n < 0)
-		{
-			int			zerr;
-			const char *msg = gzerror(gz, &zerr);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("could not decompress file \"%s\": %s", st->path, msg)));
-		}
 		if (n == 0)
 			break;
 		st->bytes_read += n;
 		have += n;
 		end = buf + have;
-		if (st->bytes_read == n && flow_envelope_detect(buf, have))
+		if (st->bytes_read == (int64) n && flow_envelope_detect(buf, have))
 		{
-			read_envelopes(st, gz, buf, have, row);
+			read_envelopes(st, in, buf, have, row);
 			return;
 		}
 		while ((nl = memchr(p, '\n', end - p)) != NULL)
@@ -653,7 +619,6 @@ read_lines(Ingest *st, gzFile gz)
 		memmove(buf, p, rest);
 		have = rest;
 	}
-	check_gz_end(st, gz);
 	if (have > 0 && !skipping)
 	{
 		st->line_no++;
@@ -661,22 +626,6 @@ read_lines(Ingest *st, gzFile gz)
 	}
 	pfree(buf);
 	pfree(row);
-}
-
-typedef struct GzCloser
-{
-	MemoryContextCallback cb;
-	gzFile		gz;
-} GzCloser;
-
-static void
-close_gz(void *arg)
-{
-	GzCloser   *c = (GzCloser *) arg;
-
-	if (c->gz != NULL)
-		gzclose(c->gz);
-	c->gz = NULL;
 }
 
 /* Claim the file's checksum; false if a committed load already has it. */
@@ -754,20 +703,28 @@ finish_log(Ingest *st, double seconds)
 		elog(ERROR, "could not update vpcflow.ingest_log");
 }
 
-/*
- * vpcflow.ingest_file(path text, format text DEFAULT NULL,
- *                     on_error text DEFAULT 'quarantine')
- * RETURNS (ingest_id, file_name, status, rows, nodata, skipdata, errors,
- *          bytes_read, seconds)
- */
-PG_FUNCTION_INFO_V1(vpcflow_ingest_file);
-Datum
-vpcflow_ingest_file(PG_FUNCTION_ARGS)
+/* SHA-256 of bytes in memory. */
+static void
+hash_bytes_sha256(const char *data, size_t len, uint8 *digest)
 {
-	char	   *given;
-	char	   *path;
-	char	   *format = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *on_error = PG_ARGISNULL(2) ? "quarantine" : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256");
+	pg_cryptohash_free(ctx);
+}
+
+/*
+ * The load itself, shared by ingest_file (path set: a server file) and
+ * ingest_data (data set: bytes sent by a client).  name is the file's
+ * name as given, for the log and messages.
+ */
+static Datum
+ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
+		   const char *data, size_t datalen, const char *format, const char *on_error)
+{
 	Ingest	   *st = palloc0(sizeof(Ingest));
 	TupleDesc	desc;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
@@ -780,11 +737,6 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 	bool		loaded;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("file path must not be NULL")));
-	given = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (strcmp(on_error, "quarantine") == 0)
 		st->quarantine = true;
 	else if (strcmp(on_error, "fail") != 0)
@@ -793,10 +745,9 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 				 errmsg("invalid on_error value \"%s\"", on_error),
 				 errhint("Use 'quarantine' (bad lines go to vpcflow.ingest_errors) or 'fail'.")));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "ingest_file must return a composite type");
+		elog(ERROR, "ingest functions must return a composite type");
 
-	path = resolve_path(given);
-	st->path = given;
+	st->path = name;
 	flow_parser_init(&st->parser);
 	if (format && !flow_parser_set_format(&st->parser, format, strlen(format)))
 		ereport(ERROR,
@@ -815,14 +766,20 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 			aclcheck_error(acl, OBJECT_TABLE, "flows");
 	}
 
-	hash_file(path, given, digest, &size);
+	if (path != NULL)
+		hash_file(path, name, digest, &size);
+	else
+	{
+		hash_bytes_sha256(data, datalen, digest);
+		size = (int64) datalen;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	loaded = claim_file(st, given, digest, size, format, &existing);
+	loaded = claim_file(st, name, digest, size, format, &existing);
 	if (loaded)
 	{
-		GzCloser   *gzcb;
+		IngestInput *in;
 
 		st->estate = CreateExecutorState();
 		st->cid = GetCurrentCommandId(true);
@@ -832,22 +789,9 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 		st->targets = palloc(sizeof(Target) * st->maxtargets);
 		st->last = -1;
 
-		/*
-		 * The gz handle holds a file descriptor: a callback on this memory
-		 * context closes it if an error ends the load.
-		 */
-		gzcb = palloc0(sizeof(GzCloser));
-		gzcb->cb.func = close_gz;
-		gzcb->cb.arg = gzcb;
-		gzcb->gz = gzopen(path, "rb");
-		if (gzcb->gz == NULL)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\" for reading: %m", given)));
-		MemoryContextRegisterResetCallback(CurrentMemoryContext, &gzcb->cb);
-		gzbuffer(gzcb->gz, 256 * 1024);
-		read_lines(st, gzcb->gz);
-		close_gz(gzcb);
+		in = path != NULL ? input_open_file(path, name) : input_open_memory(data, datalen, name);
+		read_lines(st, in);
+		input_close(in);
 
 		flush_all(st);
 		close_targets(st);
@@ -860,14 +804,14 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 	{
 		ereport(NOTICE,
 				(errmsg("file \"%s\" was already ingested (ingest_id %d); nothing loaded",
-						given, existing)));
+						name, existing)));
 		st->ingest_id = existing;
 		seconds = (double) (GetCurrentTimestamp() - t0) / USECS_PER_SEC;
 	}
 	SPI_finish();
 
 	values[0] = Int32GetDatum(st->ingest_id);
-	values[1] = CStringGetTextDatum(given);
+	values[1] = CStringGetTextDatum(name);
 	values[2] = CStringGetTextDatum(!loaded ? "duplicate" :
 									st->errors > 0 ? "loaded_with_errors" : "loaded");
 	values[3] = Int64GetDatum(st->rows);
@@ -877,4 +821,54 @@ vpcflow_ingest_file(PG_FUNCTION_ARGS)
 	values[7] = Int64GetDatum(st->bytes_read);
 	values[8] = Float8GetDatum(seconds);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+static char *
+text_arg_or(FunctionCallInfo fcinfo, int n, char *dflt)
+{
+	return PG_ARGISNULL(n) ? dflt : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/*
+ * vpcflow.ingest_file(path text, format text DEFAULT NULL,
+ *                     on_error text DEFAULT 'quarantine')
+ * RETURNS (ingest_id, file_name, status, rows, nodata, skipdata, errors,
+ *          bytes_read, seconds)
+ */
+PG_FUNCTION_INFO_V1(vpcflow_ingest_file);
+Datum
+vpcflow_ingest_file(PG_FUNCTION_ARGS)
+{
+	char	   *given;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("file path must not be NULL")));
+	given = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	return ingest_run(fcinfo, given, resolve_path(given), NULL, 0,
+					  text_arg_or(fcinfo, 1, NULL), text_arg_or(fcinfo, 2, "quarantine"));
+}
+
+/*
+ * vpcflow.ingest_data(file_name text, data bytea, format text DEFAULT NULL,
+ *                     on_error text DEFAULT 'quarantine')
+ * The same load from bytes a client sends (plain or gzip, as stored): the
+ * path of vpcflow-load.  The bytes' SHA-256 is the file's identity, so a
+ * file loads once whether it came through ingest_file or ingest_data.
+ */
+PG_FUNCTION_INFO_V1(vpcflow_ingest_data);
+Datum
+vpcflow_ingest_data(PG_FUNCTION_ARGS)
+{
+	bytea	   *data;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("file name and data must not be NULL")));
+	data = PG_GETARG_BYTEA_PP(1);
+	return ingest_run(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), NULL,
+					  VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+					  text_arg_or(fcinfo, 2, NULL), text_arg_or(fcinfo, 3, "quarantine"));
 }

@@ -50,3 +50,16 @@ CREATE FUNCTION vpcflow.ingest_file(
 RETURNS record
 AS 'MODULE_PATHNAME', 'vpcflow_ingest_file'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- The same load from bytes a client sends (what vpcflow-load uses): the
+-- file as stored, plain or gzip.  Same identity (SHA-256 of the bytes), log,
+-- quarantine and result as ingest_file; needs INSERT on vpcflow.flows, no
+-- file access.
+CREATE FUNCTION vpcflow.ingest_data(
+    file_name text, data bytea, format text DEFAULT NULL, on_error text DEFAULT 'quarantine',
+    OUT ingest_id integer, OUT file_name text, OUT status text,
+    OUT rows bigint, OUT nodata bigint, OUT skipdata bigint, OUT errors bigint,
+    OUT bytes_read bigint, OUT seconds double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'vpcflow_ingest_data'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -17,10 +17,12 @@ GRANT SELECT ON vpcflow.partitions, vpcflow.settings TO vpcflow_writer;
 GRANT UPDATE ON vpcflow.settings TO vpcflow_admin;
 
 REVOKE EXECUTE ON FUNCTION vpcflow.ingest_file(text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vpcflow.ingest_data(text, bytea, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.partition_for(timestamptz, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.attach_partition(regclass, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.ensure_partitions(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vpcflow.ingest_file(text, text, text) TO vpcflow_writer;
+GRANT EXECUTE ON FUNCTION vpcflow.ingest_data(text, bytea, text, text) TO vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.partition_for(timestamptz, boolean) TO vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.attach_partition(regclass, timestamptz, timestamptz) TO vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.ensure_partitions(timestamptz, timestamptz) TO vpcflow_writer;

@@ -11,7 +11,7 @@
 #
 # Stages: (a) make installcheck (pg_regress, sql/*.sql), (b) pgTAP via
 # pg_prove (test/*.sql, database vpcflow_tap), (c) fuzz/run.sh, (d)
-# tools/unit.sh.  The last line printed is "N passed, N failed", totals over
+# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster).  The last line printed is "N passed, N failed", totals over
 # all stages; exit 0 only if nothing failed and every stage ran to its end.
 # Test data is staged into the data directory: test/data as
 # 'vpcflow_testdata/...', ../shared/fixtures (if present) as
@@ -263,6 +263,16 @@ if [[ -f "$REPO/tools/unit.sh" ]]; then
     count_pass_fail "$WORK/unit.out" "$rc" unit
 else
     say "== (d) no tools/unit.sh: skipped"
+fi
+
+# ---------------------------------------------------------------- (e) loader
+if [[ -f "$REPO/test/loader.sh" && -x "$REPO/vpcflow-load" ]]; then
+    say "== (e) test/loader.sh (vpcflow-load)"
+    rc=0
+    run_logged "$WORK/loader.out" 600 env VPCFLOW_CLUSTER="$CLUSTER" bash ./test/loader.sh || rc=$?
+    count_pass_fail "$WORK/loader.out" "$rc" loader
+elif [[ -f "$REPO/test/loader.sh" ]]; then
+    note_fail 1 "vpcflow-load was not built"
 fi
 
 COMPLETE=1

@@ -1,0 +1,661 @@
+/*
+ * vpcflow-load: load flow-log files and S3-style trees into vpcflow, on libpq.
+ *
+ * Each file travels as it is stored (plain or gzip) to vpcflow.ingest_data,
+ * which parses it with the same C parser as ingest_file and loads it in one
+ * transaction, exactly once (keyed by the SHA-256 of its bytes).  So a
+ * killed loader leaves no partial file, and a re-run loads exactly what is
+ * missing.  -j N loads N files at a time on N connections.
+ *
+ * --dry-run parses locally with the shared parser (src/flowparse.c,
+ * src/envelope.c) and reports what would load, without a server.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <zlib.h>
+
+#include "envelope.h"
+#include "flowparse.h"
+
+#define MAX_FILE_BYTES ((size_t) 1000 * 1000 * 1000)	/* bytea's limit, with room */
+
+typedef struct Options
+{
+	const char *conninfo;
+	const char *format;
+	const char *on_error;
+	int			jobs;
+	int			retries;
+	bool		dry_run;
+	bool		quiet;
+} Options;
+
+typedef struct FileItem
+{
+	char	   *path;
+	off_t		size;
+} FileItem;
+
+/* Shared by the workers, under lock. */
+static struct
+{
+	pthread_mutex_t lock;
+	FileItem   *files;
+	size_t		nfiles;
+	size_t		next;			/* next file to take */
+	size_t		done;
+	size_t		loaded;
+	size_t		duplicates;
+	size_t		failed;
+	long long	rows;
+	long long	errors;
+	long long	bytes_in;		/* file bytes sent */
+	long long	bytes_total;
+	bool		fatal;			/* a connection could not be made: stop */
+} shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static Options opts = {NULL, NULL, "quarantine", 1, 0, false, false};
+static volatile sig_atomic_t interrupted = 0;
+static double start_time;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+on_signal(int sig)
+{
+	(void) sig;
+	interrupted = 1;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"vpcflow-load: load AWS VPC Flow Logs files into vpcflow, exactly once.\n"
+			"\n"
+			"Usage: vpcflow-load [OPTION]... PATH...\n"
+			"\n"
+			"PATH is a file (plain or gzip; flow-log text, a CloudWatch Logs subscription\n"
+			"payload, or NDJSON of {\"message\": ...} lines), a directory walked recursively\n"
+			"(the S3 layout AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/..., Hive-style\n"
+			"trees, anything), or - for standard input.\n"
+			"\n"
+			"Options:\n"
+			"  -d, --dbname=CONNINFO   database name or libpq connection string (PG* variables\n"
+			"                          apply as usual)\n"
+			"  -j, --jobs=N            load N files at a time, on N connections (default 1)\n"
+			"  -f, --format=FORMAT     format of headerless input: field names, or v2, v3, v4,\n"
+			"                          v5, tgw (files with a header line need none)\n"
+			"      --on-error=MODE     quarantine (default: bad lines to vpcflow.ingest_errors)\n"
+			"                          or fail (a bad line fails its whole file)\n"
+			"      --retry=N           retry a lost or refused connection N times, with\n"
+			"                          exponential backoff (default 0)\n"
+			"  -n, --dry-run           parse locally and report; connect to nothing\n"
+			"  -q, --quiet             no progress display\n"
+			"  -h, --help              this help\n"
+			"\n"
+			"Each file loads in one transaction through vpcflow.ingest_data; a file already\n"
+			"loaded (same bytes) is skipped. Exit status: 0 when every file loaded or was\n"
+			"already loaded, 1 when some file failed, 2 on bad usage or no connection.\n");
+}
+
+/* ---------- finding files ---------- */
+
+static void
+add_file(FileItem **files, size_t *n, size_t *cap, const char *path, off_t size)
+{
+	if (*n == *cap)
+	{
+		*cap = *cap ? *cap * 2 : 64;
+		*files = realloc(*files, *cap * sizeof(FileItem));
+		if (*files == NULL)
+		{
+			perror("vpcflow-load");
+			exit(2);
+		}
+	}
+	(*files)[*n].path = strdup(path);
+	(*files)[*n].size = size;
+	(*n)++;
+}
+
+/*
+ * Flow-log files in a tree: .log, .txt, .json and .ndjson, each optionally
+ * .gz, and bare .gz (what S3 and CloudWatch exports hold).  Files named on
+ * the command line load whatever their name.
+ */
+static bool
+is_flow_log_name(const char *name)
+{
+	static const char *const suffixes[] = {
+		".log", ".txt", ".json", ".ndjson", ".gz", NULL
+	};
+	size_t		len = strlen(name);
+
+	if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
+		return true;
+	for (int i = 0; suffixes[i]; i++)
+	{
+		size_t		sl = strlen(suffixes[i]);
+
+		if (len > sl && strcmp(name + len - sl, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Walk a tree; names starting with '.' are skipped. */
+static void
+walk(const char *path, FileItem **files, size_t *n, size_t *cap, bool top)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") == 0)
+	{
+		add_file(files, n, cap, "-", 0);
+		return;
+	}
+	if (stat(path, &st) != 0)
+	{
+		fprintf(stderr, "vpcflow-load: %s: %s\n", path, strerror(errno));
+		shared.failed++;
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+	{
+		struct dirent **names;
+		int			k = scandir(path, &names, NULL, alphasort);
+
+		if (k < 0)
+		{
+			fprintf(stderr, "vpcflow-load: %s: %s\n", path, strerror(errno));
+			shared.failed++;
+			return;
+		}
+		for (int i = 0; i < k; i++)
+		{
+			if (names[i]->d_name[0] != '.')
+			{
+				size_t		len = strlen(path) + strlen(names[i]->d_name) + 2;
+				char	   *child = malloc(len);
+
+				snprintf(child, len, "%s/%s", path, names[i]->d_name);
+				walk(child, files, n, cap, false);
+				free(child);
+			}
+			free(names[i]);
+		}
+		free(names);
+	}
+	else if (S_ISREG(st.st_mode) && (top || is_flow_log_name(path)))
+		add_file(files, n, cap, path, st.st_size);
+}
+
+/* The whole file (or stdin), as stored. */
+static char *
+read_all(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE	   *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t		cap = 1 << 16,
+				n = 0;
+	char	   *buf;
+
+	if (f == NULL)
+	{
+		snprintf(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
+	buf = malloc(cap);
+	for (;;)
+	{
+		size_t		got;
+
+		if (n == cap)
+		{
+			if (cap >= MAX_FILE_BYTES)
+			{
+				snprintf(err, errlen, "larger than %zu bytes; load it with vpcflow.ingest_file",
+						 MAX_FILE_BYTES);
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return NULL;
+			}
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+	{
+		snprintf(err, errlen, "%s", strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* ---------- dry run: the shared parser, locally ---------- */
+
+typedef struct DryCounts
+{
+	FlowParser	parser;
+	FlowRow		row;
+	const char *path;
+	long long	records;
+	long long	errors;
+} DryCounts;
+
+static void
+dry_line(DryCounts *dc, const char *line, size_t len, size_t line_no)
+{
+	switch (flow_parse_line(&dc->parser, line, len, &dc->row))
+	{
+		case FLOW_LINE_RECORD:
+			dc->records++;
+			break;
+		case FLOW_LINE_ERROR:
+			if (dc->errors++ < 5)
+				fprintf(stderr, "%s:%zu: %s%s%s\n", dc->path, line_no,
+						dc->parser.error.field ? dc->parser.error.field : "",
+						dc->parser.error.field ? ": " : "", dc->parser.error.message);
+			break;
+		default:
+			break;
+	}
+}
+
+static int
+dry_run_file(const char *path, const char *data, size_t len, long long *records, long long *errors)
+{
+	DryCounts  *dc = calloc(1, sizeof(DryCounts));
+	char	   *text = NULL;
+	size_t		tlen = 0;
+
+	flow_parser_init(&dc->parser);
+	if (opts.format && !flow_parser_set_format(&dc->parser, opts.format, strlen(opts.format)))
+	{
+		fprintf(stderr, "vpcflow-load: invalid format: %s\n", dc->parser.error.message);
+		exit(2);
+	}
+	dc->path = path;
+	/* decompress when gzip */
+	if (len >= 2 && (unsigned char) data[0] == 0x1f && (unsigned char) data[1] == 0x8b)
+	{
+		z_stream	zs = {0};
+		size_t		cap = len * 4 + 1024;
+
+		text = malloc(cap);
+		inflateInit2(&zs, 16 + MAX_WBITS);
+		zs.next_in = (Bytef *) data;
+		zs.avail_in = (uInt) len;
+		for (;;)
+		{
+			int			rc;
+
+			if (tlen == cap)
+				text = realloc(text, cap *= 2);
+			zs.next_out = (Bytef *) text + tlen;
+			zs.avail_out = (uInt) (cap - tlen);
+			rc = inflate(&zs, Z_NO_FLUSH);
+			tlen = cap - zs.avail_out;
+			if (rc == Z_STREAM_END && zs.avail_in > 0)
+				inflateReset(&zs);
+			else if (rc == Z_STREAM_END)
+				break;
+			else if (rc != Z_OK && !(rc == Z_BUF_ERROR && zs.avail_out == 0))
+			{
+				fprintf(stderr, "%s: corrupt or truncated gzip\n", path);
+				inflateEnd(&zs);
+				free(text);
+				free(dc);
+				return -1;
+			}
+		}
+		inflateEnd(&zs);
+		data = text;
+		len = tlen;
+	}
+	if (flow_envelope_detect(data, len))
+	{
+		FlowEnvelope *e = malloc(sizeof(FlowEnvelope));
+		char	   *msg = malloc(1 << 20);
+		size_t		mlen;
+		int			r;
+
+		flow_envelope_init(e, data, len);
+		while ((r = flow_envelope_next(e, msg, 1 << 20, &mlen)) == 1)
+		{
+			char	   *p = msg,
+					   *end = msg + mlen;
+
+			while (p < end)
+			{
+				char	   *nl = memchr(p, '\n', end - p);
+				char	   *eol = nl ? nl : end;
+
+				dry_line(dc, p, eol - p, e->line);
+				p = eol + 1;
+			}
+		}
+		if (r < 0)
+		{
+			fprintf(stderr, "%s:%zu: invalid JSON envelope: %s\n", path, e->line, e->error);
+			dc->errors++;
+		}
+		free(msg);
+		free(e);
+	}
+	else
+	{
+		const char *p = data,
+				   *end = data + len;
+		size_t		line_no = 0;
+
+		while (p < end)
+		{
+			const char *nl = memchr(p, '\n', end - p);
+			const char *eol = nl ? nl : end;
+
+			dry_line(dc, p, eol - p, ++line_no);
+			p = eol + 1;
+		}
+	}
+	*records = dc->records;
+	*errors = dc->errors;
+	free(text);
+	free(dc);
+	return 0;
+}
+
+/* ---------- loading ---------- */
+
+/* "already ingested" notices: the summary counts them */
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void) arg;
+	(void) message;
+}
+
+static PGconn *
+connect_with_retry(void)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		/* expand_dbname: -d takes a database name, a conninfo string or a URI */
+		const char *keys[] = {"dbname", "application_name", NULL};
+		const char *vals[] = {opts.conninfo, "vpcflow-load", NULL};
+		PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
+
+		if (PQstatus(conn) == CONNECTION_OK)
+		{
+			PQsetNoticeProcessor(conn, ignore_notice, NULL);
+			return conn;
+		}
+		if (attempt >= opts.retries || interrupted)
+		{
+			fprintf(stderr, "vpcflow-load: could not connect: %s", PQerrorMessage(conn));
+			PQfinish(conn);
+			return NULL;
+		}
+		PQfinish(conn);
+		sleep(1u << (attempt < 5 ? attempt : 5));
+	}
+}
+
+/* Load one file on conn; returns 0 ok, 1 file failed, -1 connection lost. */
+static int
+load_file(PGconn *conn, const char *path, const char *data, size_t len)
+{
+	const char *values[4] = {strcmp(path, "-") == 0 ? "stdin" : path, data, opts.format, opts.on_error};
+	int			lengths[4] = {0, (int) len, 0, 0};
+	int			formats[4] = {0, 1, 0, 0};
+	PGresult   *res;
+	int			rc = 0;
+
+	res = PQexecParams(conn,
+					   "SELECT status, rows, errors FROM vpcflow.ingest_data($1, $2::bytea, $3, $4)",
+					   4, NULL, values, lengths, formats, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+	{
+		const char *status = PQgetvalue(res, 0, 0);
+
+		pthread_mutex_lock(&shared.lock);
+		if (strcmp(status, "duplicate") == 0)
+			shared.duplicates++;
+		else
+		{
+			shared.loaded++;
+			shared.rows += atoll(PQgetvalue(res, 0, 1));
+			shared.errors += atoll(PQgetvalue(res, 0, 2));
+		}
+		pthread_mutex_unlock(&shared.lock);
+	}
+	else if (PQstatus(conn) != CONNECTION_OK)
+		rc = -1;
+	else
+	{
+		fprintf(stderr, "\nvpcflow-load: %s: %s", path, PQerrorMessage(conn));
+		rc = 1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static void *
+worker(void *arg)
+{
+	PGconn	   *conn = NULL;
+
+	(void) arg;
+	for (;;)
+	{
+		FileItem   *item;
+		char		err[256];
+		char	   *data;
+		size_t		len = 0;
+		int			rc;
+
+		pthread_mutex_lock(&shared.lock);
+		if (interrupted || shared.fatal || shared.next >= shared.nfiles)
+		{
+			pthread_mutex_unlock(&shared.lock);
+			break;
+		}
+		item = &shared.files[shared.next++];
+		pthread_mutex_unlock(&shared.lock);
+
+		data = read_all(item->path, &len, err, sizeof(err));
+		if (data == NULL)
+		{
+			fprintf(stderr, "\nvpcflow-load: %s: %s\n", item->path, err);
+			rc = 1;
+		}
+		else if (opts.dry_run)
+		{
+			long long	records,
+						errors;
+
+			rc = dry_run_file(item->path, data, len, &records, &errors) == 0 ? 0 : 1;
+			pthread_mutex_lock(&shared.lock);
+			shared.loaded += rc == 0;
+			shared.rows += rc == 0 ? records : 0;
+			shared.errors += rc == 0 ? errors : 0;
+			pthread_mutex_unlock(&shared.lock);
+		}
+		else
+		{
+			/* a lost connection retries the same file: exactly-once makes that safe */
+			for (int attempt = 0;; attempt++)
+			{
+				if (conn == NULL && (conn = connect_with_retry()) == NULL)
+				{
+					pthread_mutex_lock(&shared.lock);
+					shared.fatal = true;
+					pthread_mutex_unlock(&shared.lock);
+					rc = 1;
+					break;
+				}
+				rc = load_file(conn, item->path, data, len);
+				if (rc >= 0)
+					break;
+				fprintf(stderr, "\nvpcflow-load: %s: connection lost: %s", item->path, PQerrorMessage(conn));
+				PQfinish(conn);
+				conn = NULL;
+				if (attempt >= opts.retries || interrupted)
+				{
+					rc = 1;
+					break;
+				}
+			}
+		}
+		free(data);
+		pthread_mutex_lock(&shared.lock);
+		shared.done++;
+		shared.failed += rc != 0;
+		shared.bytes_in += item->size ? item->size : (long long) len;
+		pthread_mutex_unlock(&shared.lock);
+	}
+	if (conn)
+		PQfinish(conn);
+	return NULL;
+}
+
+static void
+print_progress(bool final)
+{
+	double		el = now() - start_time;
+	double		mbs;
+	double		eta = 0;
+
+	pthread_mutex_lock(&shared.lock);
+	mbs = el > 0 ? shared.bytes_in / el / 1e6 : 0;
+	if (shared.bytes_in > 0 && shared.bytes_total > shared.bytes_in)
+		eta = el * (shared.bytes_total - shared.bytes_in) / shared.bytes_in;
+	if (final)
+		fprintf(stderr, "%s%zu files: %zu loaded, %zu already loaded, %zu failed; %lld rows, "
+				"%lld quarantined; %.1f MB in %.1f s (%.0f rows/s)%s\n",
+				isatty(2) && !opts.quiet ? "\r\033[K" : "",
+				shared.nfiles, shared.loaded, shared.duplicates, shared.failed,
+				shared.rows, shared.errors, shared.bytes_in / 1e6, el,
+				el > 0 ? shared.rows / el : 0,
+				opts.dry_run ? " [dry run]" : interrupted ? " [interrupted]" : "");
+	else
+		fprintf(stderr, "\r\033[K%zu/%zu files, %lld rows, %.1f MB/s, ETA %.0f s",
+				shared.done, shared.nfiles, shared.rows, mbs, eta);
+	pthread_mutex_unlock(&shared.lock);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct option longopts[] = {
+		{"dbname", required_argument, NULL, 'd'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"format", required_argument, NULL, 'f'},
+		{"on-error", required_argument, NULL, 1},
+		{"retry", required_argument, NULL, 2},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	size_t		cap = 0;
+	pthread_t  *threads;
+	int			c;
+
+	while ((c = getopt_long(argc, argv, "d:j:f:nqh", longopts, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'd':
+				opts.conninfo = optarg;
+				break;
+			case 'j':
+				opts.jobs = atoi(optarg);
+				break;
+			case 'f':
+				opts.format = optarg;
+				break;
+			case 1:
+				opts.on_error = optarg;
+				break;
+			case 2:
+				opts.retries = atoi(optarg);
+				break;
+			case 'n':
+				opts.dry_run = true;
+				break;
+			case 'q':
+				opts.quiet = true;
+				break;
+			case 'h':
+				usage(stdout);
+				return 0;
+			default:
+				usage(stderr);
+				return 2;
+		}
+	}
+	if (optind >= argc || opts.jobs < 1 || opts.jobs > 64 || opts.retries < 0 ||
+		(strcmp(opts.on_error, "quarantine") != 0 && strcmp(opts.on_error, "fail") != 0))
+	{
+		usage(stderr);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++)
+		walk(argv[i], &shared.files, &shared.nfiles, &cap, true);
+	for (size_t i = 0; i < shared.nfiles; i++)
+		shared.bytes_total += shared.files[i].size;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	start_time = now();
+
+	threads = calloc(opts.jobs, sizeof(pthread_t));
+	for (int i = 0; i < opts.jobs; i++)
+		pthread_create(&threads[i], NULL, worker, NULL);
+	if (isatty(2) && !opts.quiet)
+	{
+		while (shared.done < shared.nfiles && !shared.fatal && !interrupted)
+		{
+			print_progress(false);
+			usleep(500 * 1000);
+		}
+	}
+	for (int i = 0; i < opts.jobs; i++)
+		pthread_join(threads[i], NULL);
+	print_progress(true);
+	if (shared.fatal)
+		return 2;
+	return (shared.failed > 0 || interrupted) ? 1 : 0;
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Tests of vpcflow-load against the running test cluster (tools/test.sh sets
+# PGHOST, PGPORT, PGUSER and VPCFLOW_CLUSTER).  Prints one PASS/FAIL line
+# per check.  Each check compares with an oracle computed another way: the
+# server-side ingest_file, or the line counts of the generated files.
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOAD="$REPO/vpcflow-load"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+chmod 755 "$WORK"
+
+pass() { echo "PASS loader: $*"; }
+fail() { echo "FAIL loader: $*"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+q() { psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+fresh_db() {
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+    q "$1" "CREATE EXTENSION vpcflow" >/dev/null
+}
+
+# A deterministic tree of v2 files in the S3 layout: $1 files of $2 records.
+make_tree() {
+    python3 - "$WORK/tree" "$1" "$2" <<'PY'
+import gzip, os, sys
+root, nfiles, nrec = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+hdr = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+for f in range(nfiles):
+    d = os.path.join(root, "AWSLogs/123456789012/vpcflowlogs/us-east-1/2025/03/%02d" % (1 + f % 3))
+    os.makedirs(d, exist_ok=True)
+    lines = [hdr]
+    for i in range(nrec):
+        g = f * nrec + i
+        t = 1740787200 + (f % 3) * 86400 + g % 80000
+        lines.append("2 123456789012 eni-%017x 10.%d.%d.%d 10.9.%d.%d %d 443 6 %d %d %d %d %s OK\n" % (
+            g % 40, g % 7, g % 11, g % 13, g % 5, g % 17, 1024 + g % 6000, 1 + g % 9, 60 * (1 + g % 9), t, t + 30,
+            "REJECT" if g % 10 == 0 else "ACCEPT"))
+    name = os.path.join(d, "123456789012_vpcflowlogs_us-east-1_fl-0a_202503%02dT0000Z_%04d.log.gz" % (1 + f % 3, f))
+    with open(name, "wb") as out:
+        out.write(gzip.compress("".join(lines).encode(), mtime=0))
+PY
+}
+
+# ---------------------------------------------------------------- the sample tree, two ways
+fresh_db vpcflow_load_a
+fresh_db vpcflow_load_b
+"$LOAD" -q -d vpcflow_load_a -j 2 "$REPO/data/sample" 2>"$WORK/a.err"
+rc=$?
+check "sample tree loads (exit 0)" test "$rc" -eq 0
+bash "$REPO/tools/cluster.sh" stage "$VPCFLOW_CLUSTER" "$REPO/data/sample" vpcflow_load_sample >/dev/null
+# ingest every sample file server-side, the same files in the same order
+find "$REPO/data/sample" -type f -name '*.gz' | sort | while read -r f; do
+    rel=${f#"$REPO/data/sample/"}
+    q vpcflow_load_b "SELECT status FROM vpcflow.ingest_file('vpcflow_load_sample/$rel')" >/dev/null
+done
+digest="SELECT count(*), sum(bytes), md5(string_agg(f::text, '|' ORDER BY f::text))
+        FROM (SELECT version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, protocol,
+                     packets, bytes, start_time, end_time, action, log_status, vpc_id, subnet_id,
+                     instance_id, tcp_flags, type, pkt_srcaddr, pkt_dstaddr, region, az_id,
+                     flow_direction, traffic_path FROM vpcflow.flows) f"
+check "loader and ingest_file store the same rows" test "$(q vpcflow_load_a "$digest")" = "$(q vpcflow_load_b "$digest")"
+check "one ingest_log entry per file" test "$(q vpcflow_load_a "SELECT count(*) FROM vpcflow.ingest_log")" = \
+    "$(find "$REPO/data/sample" -type f -name '*.gz' | wc -l)"
+
+# a re-run loads nothing and says so
+before=$(q vpcflow_load_a "SELECT count(*) FROM vpcflow.flows")
+"$LOAD" -q -d vpcflow_load_a -j 2 "$REPO/data/sample" 2>"$WORK/rerun.err"
+rc=$?
+check "re-run: exit 0" test "$rc" -eq 0
+check "re-run: every file already loaded" grep -q "0 loaded, 6 already loaded, 0 failed" "$WORK/rerun.err"
+check "re-run: no new rows" test "$(q vpcflow_load_a "SELECT count(*) FROM vpcflow.flows")" = "$before"
+
+# ---------------------------------------------------------------- dry run
+"$LOAD" -n "$REPO/data/sample" 2>"$WORK/dry.err"
+check "dry run counts the records ingest stores" grep -q "; $before rows, 0 quarantined;.*\[dry run\]" "$WORK/dry.err"
+
+# ---------------------------------------------------------------- kill -9 mid-load, then re-run
+make_tree 60 3000
+expected=$((60 * 3000))
+fresh_db vpcflow_load_c
+"$LOAD" -q -d vpcflow_load_c -j 2 "$WORK/tree" 2>/dev/null &
+pid=$!
+# wait until some files have committed, then kill without warning
+for _ in $(seq 1 100); do
+    n=$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
+    [[ "$n" -ge 5 ]] && break
+    sleep 0.1
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+partial=$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.ingest_log")
+check "kill -9 stopped the load part-way ($partial of 60 files)" test "$partial" -lt 60
+check "after kill -9: only whole files are stored" test \
+    "$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_c "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
+"$LOAD" -q -d vpcflow_load_c -j 2 "$WORK/tree" 2>"$WORK/resume.err"
+rc=$?
+check "re-run after kill -9: exit 0" test "$rc" -eq 0
+check "re-run after kill -9: exactly the rows of a clean load" test \
+    "$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.flows")" = "$expected"
+check "re-run after kill -9: every file once" test \
+    "$(q vpcflow_load_c "SELECT count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "60/60"
+
+# ---------------------------------------------------------------- server restart mid-load
+fresh_db vpcflow_load_d
+"$LOAD" -q -d vpcflow_load_d -j 2 --retry 6 "$WORK/tree" 2>"$WORK/restart.err" &
+pid=$!
+for _ in $(seq 1 100); do
+    n=$(q vpcflow_load_d "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
+    [[ "$n" -ge 5 ]] && break
+    sleep 0.1
+done
+bash "$REPO/tools/cluster.sh" stop "$VPCFLOW_CLUSTER" >/dev/null 2>&1
+bash "$REPO/tools/cluster.sh" start "$VPCFLOW_CLUSTER" "$PGPORT" >/dev/null 2>&1
+wait "$pid"
+rc=$?
+check "server restart mid-load: the loader reconnects and finishes (exit 0)" test "$rc" -eq 0
+check "server restart mid-load: exactly the rows of a clean load" test \
+    "$(q vpcflow_load_d "SELECT count(*) FROM vpcflow.flows")" = "$expected"
+
+# ---------------------------------------------------------------- bad files
+mkdir -p "$WORK/bad"
+head -c 100 "$(find "$WORK/tree" -name '*.gz' | sort | head -1)" >"$WORK/bad/truncated.log.gz"
+printf 'version srcport start\n2 99999 1700000000\n2 80 1700000000\nnot a record at all\n' >"$WORK/bad/bad-lines.log"
+fresh_db vpcflow_load_e
+"$LOAD" -q -d vpcflow_load_e "$WORK/bad" 2>"$WORK/bad.err"
+rc=$?
+check "bad files: exit status 1" test "$rc" -eq 1
+check "bad files: the truncated gzip is named with the reason" grep -q "truncated.log.gz.*could not decompress" "$WORK/bad.err"
+check "bad files: bad lines quarantined, the good one stored" test \
+    "$(q vpcflow_load_e "SELECT rows || '/' || errors FROM vpcflow.ingest_log WHERE file_name LIKE '%bad-lines.log'")" = "1/2"
+"$LOAD" -q -d vpcflow_load_e "$WORK/missing-dir" 2>"$WORK/missing.err"
+rc=$?
+check "missing path: exit status 1 and a message" bash -c "test $rc -eq 1 && grep -q 'missing-dir: No such file' '$WORK/missing.err'"
+
+# ---------------------------------------------------------------- permissions and connection errors
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS vpcflow_load_nobody" -c "CREATE ROLE vpcflow_load_nobody LOGIN" >/dev/null
+"$LOAD" -q -d "dbname=vpcflow_load_e user=vpcflow_load_nobody" "$REPO/data/sample" 2>"$WORK/perm.err"
+rc=$?
+check "no vpcflow_writer: exit 1 with permission denied" bash -c "test $rc -eq 1 && grep -q 'permission denied' '$WORK/perm.err'"
+"$LOAD" -q -d "port=1" "$REPO/data/sample" 2>"$WORK/down.err"
+rc=$?
+check "server down: exit 2 with a clear message" bash -c "test $rc -eq 2 && grep -q 'could not connect' '$WORK/down.err'"
+psql -X -q -d postgres -c "DROP ROLE vpcflow_load_nobody" >/dev/null 2>&1
+
+for db in a b c d e; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
+exit 0
