@@ -10,7 +10,7 @@ MODULE_big  = vpcflow
 PURE_OBJS   = src/flowparse.o src/idcodec.o src/envelope.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o \
-              src/flow_record.o src/parse_funcs.o src/input.o src/ingest.o
+              src/flow_record.o src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.

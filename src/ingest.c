@@ -1,29 +1,25 @@
 /*
  * ingest.c
- *		vpcflow.ingest_file(): load one server-side flow-log file (plain or
- *		gzip) into the store, exactly once, in the caller's transaction.
+ *		vpcflow.ingest_file() and vpcflow.ingest_data(): load one flow-log
+ *		file (a server file, or bytes a client sends; plain or gzip) into the
+ *		store, exactly once, in the caller's transaction.
  *
  * The file's SHA-256 is claimed in vpcflow.ingest_log first, so a second
  * load of the same bytes is a no-op (and a concurrent one waits for the
- * first to commit or abort).  Records go straight into the time partitions
- * through table_multi_insert, the path COPY uses, with no per-row SQL; a
- * partition missing for a timestamp is created on demand.  Bad lines go to
- * vpcflow.ingest_errors or fail the load, as the caller chooses.
+ * first to commit or abort).  Each line is parsed and its row handed to the
+ * store writer (store_writer.c), which writes partitions in bulk, with no
+ * per-row SQL.  Bad lines go to vpcflow.ingest_errors or fail the load, as
+ * the caller chooses.
  */
 #include "postgres.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/heapam.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -31,38 +27,16 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "envelope.h"
 #include "input.h"
+#include "store_writer.h"
 #include "vpcflow.h"
 
-#define BATCH_ROWS		1000	/* rows buffered per partition, as COPY */
 #define READ_CHUNK		(1024 * 1024)
-
-/* One destination partition and its insert buffer. */
-typedef struct Target
-{
-	TimestampTz lower;
-	TimestampTz upper;
-	Oid			relid;
-	bool		pending;		/* created by this load, attached at its end */
-	Relation	rel;
-	ResultRelInfo *rri;
-	BulkInsertState bistate;
-	int16	   *map;
-	int			natts;
-	int			min_natts;		/* never drop columns with a missing value */
-	TupleDesc  *short_descs;	/* [k]: the descriptor cut to k attributes */
-	Datum	   *values;
-	bool	   *nulls;
-	TupleTableSlot *slots[BATCH_ROWS];
-	int			nused;
-} Target;
 
 typedef struct Ingest
 {
@@ -70,13 +44,7 @@ typedef struct Ingest
 	FlowParser	parser;
 	bool		quarantine;
 	int32		ingest_id;
-	EState	   *estate;
-	CommandId	cid;
-	MemoryContext batch_cxt;	/* datums of buffered rows */
-	Target	   *targets;
-	int			ntargets;
-	int			maxtargets;
-	int			last;			/* target of the previous row */
+	StoreWriter *writer;
 	SPIPlanPtr	error_plan;
 	List	   *unknown_fields; /* names of unknown header columns */
 	/* counters */
@@ -191,188 +159,6 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size)
 	pfree(buf);
 }
 
-/* ---------- partitions ---------- */
-
-static Target *
-open_target(Ingest *st, Oid relid, TimestampTz lower, TimestampTz upper, bool pending)
-{
-	Target	   *t;
-
-	if (st->ntargets == st->maxtargets)
-	{
-		st->maxtargets *= 2;
-		st->targets = repalloc(st->targets, sizeof(Target) * st->maxtargets);
-	}
-	t = &st->targets[st->ntargets++];
-	memset(t, 0, sizeof(Target));
-	t->lower = lower;
-	t->upper = upper;
-	t->relid = relid;
-	t->pending = pending;
-	t->rel = table_open(relid, RowExclusiveLock);
-	t->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(t->rri, t->rel, 1, NULL, 0);
-	ExecOpenIndices(t->rri, false);
-	t->bistate = GetBulkInsertState();
-	t->map = flow_attr_map(RelationGetDescr(t->rel));
-	t->natts = RelationGetDescr(t->rel)->natts;
-	t->short_descs = palloc0(sizeof(TupleDesc) * (t->natts + 1));
-	t->values = palloc(sizeof(Datum) * t->natts);
-	t->nulls = palloc(sizeof(bool) * t->natts);
-	for (int i = 0; i < t->natts; i++)
-		if (TupleDescAttr(RelationGetDescr(t->rel), i)->atthasmissing)
-			t->min_natts = i + 1;
-	/* slots are made as the buffer first fills, see handle_line */
-	return t;
-}
-
-/*
- * Form the row without its trailing NULL columns.  A v2 record fills 15 of
- * the store's 74 columns; stored whole it would carry a 10-byte null bitmap
- * and a 40-byte header, cut short it has no bitmap and a 24-byte header.
- * PostgreSQL reads attributes past a tuple's end as NULL (as it does for
- * rows older than an ALTER TABLE ADD COLUMN), so nothing changes for
- * readers; columns that carry a missing value are never cut.
- */
-static HeapTuple
-form_short_tuple(Target *t)
-{
-	int			k = t->natts;
-
-	while (k > t->min_natts && t->nulls[k - 1])
-		k--;
-	if (t->short_descs[k] == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(t->short_descs));
-		TupleDesc	d = CreateTupleDescCopy(RelationGetDescr(t->rel));
-
-		/*
-		 * An anonymous record type: the row type of the table has all its
-		 * attributes, and the datum header is overwritten on insert anyway.
-		 */
-		d->natts = k;
-		d->tdtypeid = RECORDOID;
-		d->tdtypmod = -1;
-		t->short_descs[k] = d;
-		MemoryContextSwitchTo(old);
-	}
-	return heap_form_tuple(t->short_descs[k], t->values, t->nulls);
-}
-
-/*
- * The partition for ts, from vpcflow.partition_for.  A partition it has to
- * create comes back unattached and without indexes (attach => false): the
- * load fills its heap and attach_pending() builds the indexes afterwards.
- * Returns -1 when the load already uses vpcflow.max_partitions_per_load.
- */
-static int
-find_target(Ingest *st, TimestampTz ts)
-{
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		args[1];
-	bool		isnull;
-	Oid			relid;
-	TimestampTz lower,
-				upper;
-	bool		attached;
-
-	if (st->last >= 0 && ts >= st->targets[st->last].lower && ts < st->targets[st->last].upper)
-		return st->last;
-	for (int i = 0; i < st->ntargets; i++)
-		if (ts >= st->targets[i].lower && ts < st->targets[i].upper)
-			return st->last = i;
-	/* bound what one file can make us open, create and lock */
-	if (st->ntargets >= vpcflow_max_partitions_per_load)
-		return -1;
-
-	args[0] = TimestampTzGetDatum(ts);
-	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound, attached "
-							  "FROM vpcflow.partition_for($1, false)",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "vpcflow.partition_for(%s) returned no partition",
-			 timestamptz_to_str(ts));
-	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	lower = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	upper = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	attached = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	open_target(st, relid, lower, upper, !attached);
-	return st->last = st->ntargets - 1;
-}
-
-/* Write every buffered row: heap first, then its index entries. */
-static void
-flush_all(Ingest *st)
-{
-	for (int i = 0; i < st->ntargets; i++)
-	{
-		Target	   *t = &st->targets[i];
-
-		if (t->nused == 0)
-			continue;
-		table_multi_insert(t->rel, t->slots, t->nused, st->cid, 0, t->bistate);
-		if (t->rri->ri_NumIndices > 0)
-			for (int k = 0; k < t->nused; k++)
-			{
-				List	   *recheck = ExecInsertIndexTuples(t->rri, t->slots[k], st->estate,
-															false, false, NULL, NIL);
-
-				list_free(recheck);
-			}
-		for (int k = 0; k < t->nused; k++)
-			ExecClearTuple(t->slots[k]);
-		t->nused = 0;
-	}
-	ResetPerTupleExprContext(st->estate);
-	MemoryContextReset(st->batch_cxt);
-}
-
-static void
-close_targets(Ingest *st)
-{
-	for (int i = 0; i < st->ntargets; i++)
-	{
-		Target	   *t = &st->targets[i];
-
-		for (int k = 0; k < BATCH_ROWS && t->slots[k] != NULL; k++)
-			ExecDropSingleTupleTableSlot(t->slots[k]);
-		FreeBulkInsertState(t->bistate);
-		ExecCloseIndices(t->rri);
-		table_finish_bulk_insert(t->rel, 0);
-		table_close(t->rel, NoLock);
-	}
-}
-
-/*
- * Attach the partitions this load created.  ATTACH builds their indexes
- * with a sort; give that sort room, for this step only.
- */
-static void
-attach_pending(Ingest *st)
-{
-	Oid			types[3] = {OIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	int			nestlevel = NewGUCNestLevel();
-
-	if (maintenance_work_mem < 256 * 1024)
-		(void) set_config_option("maintenance_work_mem", "256MB", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	for (int i = 0; i < st->ntargets; i++)
-	{
-		Target	   *t = &st->targets[i];
-		Datum		args[3];
-
-		if (!t->pending)
-			continue;
-		args[0] = ObjectIdGetDatum(t->relid);
-		args[1] = TimestampTzGetDatum(t->lower);
-		args[2] = TimestampTzGetDatum(t->upper);
-		if (SPI_execute_with_args("SELECT vpcflow.attach_partition($1::regclass, $2, $3)",
-								  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not attach a new partition of vpcflow.flows");
-	}
-	AtEOXact_GUC(true, nestlevel);
-}
-
 /* ---------- records and errors ---------- */
 
 static void
@@ -441,11 +227,7 @@ note_header(Ingest *st)
 static void
 handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 {
-	Target	   *t;
-	TupleTableSlot *slot;
 	TimestampTz start;
-	int			target;
-	MemoryContext old;
 
 	if ((int64) len > vpcflow_max_line_length)
 	{
@@ -479,8 +261,7 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 	}
 
 	start = (TimestampTz) (row->v[FF_START].i - UNIX_TO_PG_USECS);
-	target = find_target(st, start);
-	if (target < 0)
+	if (!store_writer_add(st->writer, start, &st->parser, row, st->ingest_id))
 	{
 		FlowError	err = {.field = "start", .column = 0};
 
@@ -489,15 +270,6 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 								 "partitions in one load", vpcflow_max_partitions_per_load), &err);
 		return;
 	}
-	t = &st->targets[target];
-	if (t->slots[t->nused] == NULL)
-		t->slots[t->nused] = MakeSingleTupleTableSlot(RelationGetDescr(t->rel), &TTSOpsHeapTuple);
-	slot = t->slots[t->nused];
-	ExecClearTuple(slot);
-	old = MemoryContextSwitchTo(st->batch_cxt);
-	flow_fill_tuple(&st->parser, row, t->map, t->natts, st->ingest_id, t->values, t->nulls);
-	ExecStoreHeapTuple(form_short_tuple(t), slot, false);
-	MemoryContextSwitchTo(old);
 
 	st->rows++;
 	if (flow_row_has(row, FF_LOG_STATUS))
@@ -511,8 +283,6 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 		st->min_start = start;
 	if (st->rows == 1 || start > st->max_start)
 		st->max_start = start;
-	if (++t->nused == BATCH_ROWS)
-		flush_all(st);
 }
 
 static void
@@ -781,22 +551,12 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 	{
 		IngestInput *in;
 
-		st->estate = CreateExecutorState();
-		st->cid = GetCurrentCommandId(true);
-		st->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "vpcflow ingest batch",
-											  ALLOCSET_DEFAULT_SIZES);
-		st->maxtargets = 4;
-		st->targets = palloc(sizeof(Target) * st->maxtargets);
-		st->last = -1;
-
+		st->writer = store_writer_begin();
 		in = path != NULL ? input_open_file(path, name) : input_open_memory(data, datalen, name);
 		read_lines(st, in);
 		input_close(in);
 
-		flush_all(st);
-		close_targets(st);
-		attach_pending(st);
-		FreeExecutorState(st->estate);
+		store_writer_finish(st->writer);
 		seconds = (double) (GetCurrentTimestamp() - t0) / USECS_PER_SEC;
 		finish_log(st, seconds);
 	}
