@@ -119,6 +119,22 @@ check "server restart mid-load: the loader reconnects and finishes (exit 0)" tes
 check "server restart mid-load: exactly the rows of a clean load" test \
     "$(q vpcflow_load_d "SELECT count(*) FROM vpcflow.flows")" = "$expected"
 
+# ---------------------------------------------------------------- two loaders at once
+# Both race for every file and for the new partitions: each file must load
+# once (the second waits on the first's claim, then sees a duplicate).
+fresh_db vpcflow_load_f
+"$LOAD" -q -d vpcflow_load_f -j 2 "$WORK/tree" 2>"$WORK/race1.err" &
+p1=$!
+"$LOAD" -q -d vpcflow_load_f -j 2 "$WORK/tree" 2>"$WORK/race2.err" &
+p2=$!
+wait "$p1"; r1=$?
+wait "$p2"; r2=$?
+check "two concurrent loaders: both exit 0" test "$r1$r2" = "00"
+check "two concurrent loaders: exactly the rows of a clean load" test \
+    "$(q vpcflow_load_f "SELECT count(*) FROM vpcflow.flows")" = "$expected"
+check "two concurrent loaders: every file once" test \
+    "$(q vpcflow_load_f "SELECT count(*) FROM vpcflow.ingest_log")" = "60"
+
 # ---------------------------------------------------------------- bad files
 mkdir -p "$WORK/bad"
 head -c 100 "$(find "$WORK/tree" -name '*.gz' | sort | head -1)" >"$WORK/bad/truncated.log.gz"
@@ -144,5 +160,5 @@ rc=$?
 check "server down: exit 2 with a clear message" bash -c "test $rc -eq 2 && grep -q 'could not connect' '$WORK/down.err'"
 psql -X -q -d postgres -c "DROP ROLE vpcflow_load_nobody" >/dev/null 2>&1
 
-for db in a b c d e; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
+for db in a b c d e f; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
 exit 0
