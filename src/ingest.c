@@ -428,8 +428,13 @@ claim_file(Ingest *st, const char *given, const uint8 *digest, int64 size,
 													SPI_tuptable->tupdesc, 1, &isnull));
 		return true;
 	}
+	/*
+	 * The conflicting load may have committed after this statement began
+	 * (the insert waited for it): read_only = false gives the lookup a new
+	 * snapshot that sees it.
+	 */
 	if (SPI_execute_with_args("SELECT ingest_id FROM vpcflow.ingest_log WHERE sha256 = $1",
-							  1, &types[2], &args[2], NULL, true, 1) != SPI_OK_SELECT ||
+							  1, &types[2], &args[2], NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not look up the earlier load of \"%s\"", given);
 	*existing = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
