@@ -63,8 +63,8 @@ fresh() {
 	psql -X -q -d "$1" -c "CREATE EXTENSION vpcflow" >/dev/null
 	psql -X -q -d postgres -c "CHECKPOINT" >/dev/null
 }
-timed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
-rate() { echo "scale=0; $records / $1" | bc; }
+timed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'; }
+rate() { awk -v n="$records" -v s="$1" 'BEGIN { printf "%d", n / s }'; }
 
 declare -A SEC
 log "vpcflow-load, plain file, -j 1";  fresh l1; SEC[plain_j1]=$(timed "$ROOT/vpcflow-load" -q -d l1 -j 1 "$F/flows.log")
@@ -109,7 +109,7 @@ base=${SEC[server_copy]}
 			psql_copy) name="psql \\copy, typed table, no indexes" ;;
 			server_copy) name="server-side COPY, typed table, no indexes" ;;
 		esac
-		printf '| %s | %.2f | %s | %.2f |\n' "$name" "${SEC[$k]}" "$(rate "${SEC[$k]}")" "$(echo "$base / ${SEC[$k]}" | bc -l)"
+		printf '| %s | %.2f | %s | %.2f |\n' "$name" "${SEC[$k]}" "$(rate "${SEC[$k]}")" "$(awk -v a="$base" -v b="${SEC[$k]}" 'BEGIN { print a / b }')"
 	done
 } | tee "$OUT"
 log "report: $OUT"
