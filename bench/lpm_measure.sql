@@ -5,12 +5,19 @@ CREATE TABLE bench_probe_arr AS SELECT array_agg(a) AS addrs FROM bench_probe;
 SELECT count(*) FROM bench_probe;
 SELECT count(*) FROM pfx_inet_spgist WHERE p >>= '10.0.0.1'::inet;
 
+-- the in-memory lookups take a fraction of a second, so one run is at the
+-- mercy of whatever else the machine does: record the best of three
+CREATE FUNCTION bench_record_best(name text, ops bigint, q text, runs int DEFAULT 3) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO bench_results (name, ops, secs)
+    SELECT name || ' (best of ' || runs || ')', ops, min(bench_time(q)) FROM generate_series(1, runs) $$;
+
 -- vpcflow: the first call builds the compiled table
 SELECT bench_record('vpcflow: compile the set (first lookup in a backend)', 1,
     $q$SELECT vpcflow.lpm_id('big', '10.0.0.1', now())$q$);
-SELECT bench_record('vpcflow.lpm_id per row (1 core)', (SELECT count(*) FROM bench_probe),
+SELECT bench_record_best('vpcflow.lpm_id per row (1 core)', (SELECT count(*) FROM bench_probe),
     $q$SELECT count(vpcflow.lpm_id('big', a, t)) FROM bench_probe$q$);
-SELECT bench_record('vpcflow.lpm_ids on an array (1 core)', (SELECT count(*) FROM bench_probe),
+SELECT bench_record_best('vpcflow.lpm_ids on an array (1 core)', (SELECT count(*) FROM bench_probe),
     $q$SELECT cardinality(vpcflow.lpm_ids('big', addrs, ARRAY[now()])) FROM bench_probe_arr$q$);
 SELECT bench_record('scan of the probe table alone (for reference)', (SELECT count(*) FROM bench_probe),
     $q$SELECT count(a) FROM bench_probe$q$);

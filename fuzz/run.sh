@@ -10,8 +10,12 @@
 # Each harness names the sources it links with in a comment line
 #   " * fuzz sources: src/a.c src/b.c"
 # and may have a libFuzzer dictionary fuzz/<name>.dict.
-# Usage: fuzz/run.sh [name ...]   (parse, envelope, idcodec; default: all)
+# Usage: fuzz/run.sh [name ...]
+#   (parse, envelope, idcodec, ipprefix, lpm, aggstate; default: all)
 # FUZZ_SECONDS=0 only replays the seed corpus.
+# FUZZ_JOBS (default: the number of CPUs) harnesses are built and run at
+# once, each for the full FUZZ_SECONDS; results print in the usual order.
+# Wall time is about ceil(harnesses / FUZZ_JOBS) * FUZZ_SECONDS plus builds.
 #
 set -u
 
@@ -20,6 +24,10 @@ cd "$root" || exit 2
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 CLANG=${CLANG:-clang}
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+if ! [ "$FUZZ_JOBS" -ge 1 ] 2>/dev/null; then
+	FUZZ_JOBS=1
+fi
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc"
 build=fuzz/build
 crashes=fuzz/crashes
@@ -45,20 +53,19 @@ if command -v "$CLANG" >/dev/null 2>&1 &&
 fi
 rm -f "$build/.probe"
 
-status=0
-for short in "${names[@]}"; do
+# build and run one harness; prints its PASS/FAIL lines, returns non-zero on FAIL
+run_one() {
+	local short=$1 name src srcs work limit dict log rc runs artifact first
 	short=${short#fuzz_}
 	name=fuzz_$short
 	src=fuzz/$name.c
 	if [ "$have_clang" -eq 0 ]; then
 		echo "FAIL $name (no clang)"
-		status=1
-		continue
+		return 1
 	fi
 	if [ ! -f "$src" ]; then
 		echo "FAIL $name (no $src)"
-		status=1
-		continue
+		return 1
 	fi
 	srcs=$(sed -n 's/^ \* fuzz sources: *//p' "$src")
 	# build beside and rename, so a concurrent run's binary is not clobbered
@@ -67,8 +74,7 @@ for short in "${names[@]}"; do
 		echo "FAIL $name (does not build)"
 		sed 's/^/    /' "$build/$name.build.$$" | head -40
 		rm -f "$build/$name.$$" "$build/$name.build.$$"
-		status=1
-		continue
+		return 1
 	fi
 	rm -f "$build/$name.build.$$"
 	mv -f "$build/$name.$$" "$build/$name"
@@ -100,7 +106,6 @@ for short in "${names[@]}"; do
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name (${runs:-?} execs in ${FUZZ_SECONDS}s)"
 	else
-		status=1
 		artifact=$(sed -n 's/.*Test unit written to \([^ ]*\).*/\1/p' "$log" | tail -1)
 		echo "FAIL $name (exit $rc, reproducer: ${artifact:-none}; full log: $build/$name.log)"
 		# the report starts at the sanitizer's or libFuzzer's first error line
@@ -108,5 +113,30 @@ for short in "${names[@]}"; do
 		sed -n "${first:-1},\$p" "$log" | head -40 | sed 's/^/    /'
 	fi
 	rm -rf "$work"
+	return $rc
+}
+
+# run up to FUZZ_JOBS harnesses at once, each into its own output file
+results=$(mktemp -d "${TMPDIR:-/tmp}/vpcflow-fuzz-results.XXXXXX") || exit 2
+i=0
+for short in "${names[@]}"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$FUZZ_JOBS" ]; do
+		wait -n
+	done
+	(
+		run_one "$short" >"$results/$i.out" 2>&1
+		echo $? >"$results/$i.rc"
+	) &
+	i=$((i + 1))
 done
+wait
+
+status=0
+for ((j = 0; j < i; j++)); do
+	cat "$results/$j.out"
+	if [ "$(cat "$results/$j.rc" 2>/dev/null)" != 0 ]; then
+		status=1
+	fi
+done
+rm -rf "$results"
 exit $status

@@ -84,6 +84,15 @@ SELECT hll_precision(hll(1, 12)), hll_cardinality(hll_union(hll(1), hll(2))),
        hll_cardinality(hll(x)) FROM (VALUES (NULL::int)) v(x);
 SELECT hll(x, 3) FROM (VALUES (1)) v(x);
 SELECT hll_union(hll(1, 10), hll(1, 11));
+-- in-memory forms of a sparse sketch (inline pairs, hash set, dense): the
+-- sketches of parts merge byte for byte into the sketch of the whole
+SELECT n, (SELECT hll_merge(h)::text FROM (SELECT hll(i) h FROM generate_series(1, n) i GROUP BY i % 3) s)
+          = (SELECT hll(i)::text FROM generate_series(1, n) i) AS merge_equal,
+       (SELECT hll_cardinality(hll_merge(h)) FROM (SELECT hll(i) h FROM generate_series(1, n) i GROUP BY i % 3) s)
+          AS merged
+FROM (VALUES (1), (2), (3), (5), (100), (2048), (2049), (5000)) v(n);
+SELECT bool_and(a = e) AS small_groups_exact
+FROM (SELECT i % 1000 AS g, approx_distinct(i) a, count(DISTINCT i) e FROM generate_series(1, 3000) i GROUP BY 1) s;
 
 -- Top-k: exact when the keys fit in the capacity (ties by key), NULL keys
 -- and weights skipped.

@@ -330,19 +330,49 @@ hll_tau(double x)
 	return z / 3.0;
 }
 
+/*
+ * sigma((2^25 - n) / 2^25) for the small n of sparse sketches (the common
+ * per-group case), computed once per n: the same function of the same
+ * argument, so estimates are bit for bit those without the cache.
+ */
+#define HLL_SIGMA_CACHE 4096
+
+static double
+hll_sigma_of(uint32_t zeros, int p)
+{
+	static double cache[HLL_SIGMA_CACHE];
+	static bool cached[HLL_SIGMA_CACHE];
+	uint32_t	n = ((uint32_t) 1 << p) - zeros;
+	double		m = (double) ((uint32_t) 1 << p);
+
+	if (p != HLL_SPARSE_PRECISION || n >= HLL_SIGMA_CACHE)
+		return hll_sigma(zeros / m);
+	if (!cached[n])
+	{
+		cache[n] = hll_sigma(zeros / m);
+		cached[n] = true;
+	}
+	return cache[n];
+}
+
 double
 agg_hll_estimate(const uint32_t *hist, int p)
 {
 	double		m = (double) ((uint32_t) 1 << p);
 	int			q = 64 - p;
 	double		z;
+	int			k = q;
 
 	z = m * hll_tau(1.0 - hist[q + 1] / m);
-	for (int k = q; k >= 1; k--)
+	/* (0 + 0) * 0.5 is 0: skip the empty top of the histogram */
+	if (z == 0.0)
+		while (k >= 1 && hist[k] == 0)
+			k--;
+	for (; k >= 1; k--)
 	{
 		z += hist[k];
 		z *= 0.5;
 	}
-	z += m * hll_sigma(hist[0] / m);
+	z += m * hll_sigma_of(hist[0], p);
 	return (0.5 / log(2.0)) * m * m / z;
 }

@@ -23,21 +23,35 @@
 #include <sys/socket.h>
 
 #include "utils/inet.h"
+#include "utils/memutils.h"
 
 #include "aggregates.h"
 
+/*
+ * In memory a sketch is one small chunk while sparse and tiny: the pairs of
+ * a sparse sketch sit in an open-addressing hash set (0 = empty slot), kept
+ * inline in the struct while it has HLL_SPARSE_INLINE slots, so a group
+ * with one or two distinct keys (most groups of a per-source count) costs
+ * one 32-byte allocation.  cxt is not stored: allocations go to the
+ * context the struct itself lives in.
+ */
 typedef struct Hll
 {
-	MemoryContext cxt;
 	uint8		p;
 	bool		dense;
-	uint8	   *regs;			/* dense: 2^p registers */
-	uint32	   *sp;				/* sparse: hash set of entries, 0 = empty */
-	uint32		sp_mask;
 	uint32		sp_n;
+	union
+	{
+		uint32	   *sp;			/* sparse: the slots (inl, or allocated) */
+		uint8	   *regs;		/* dense: 2^p registers */
+	};
+	uint32		sp_mask;		/* sparse: slots - 1 */
+	uint32		inl[2];
+	uint32		pad;
 } Hll;
 
-#define HLL_SPARSE_INITIAL 16
+#define HLL_SPARSE_INLINE	2
+#define HLL_CXT(h)			GetMemoryChunkContext(h)
 
 static Hll *
 hll_create(MemoryContext cxt, int p)
@@ -49,20 +63,20 @@ hll_create(MemoryContext cxt, int p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hll precision must be between %d and %d",
 						HLL_MIN_PRECISION, HLL_MAX_PRECISION)));
-	h = MemoryContextAllocZero(cxt, sizeof(Hll));
-	h->cxt = cxt;
+	h = MemoryContextAlloc(cxt, sizeof(Hll));
 	h->p = (uint8) p;
-	h->sp_mask = HLL_SPARSE_INITIAL - 1;
-	h->sp = MemoryContextAllocZero(cxt, sizeof(uint32) * HLL_SPARSE_INITIAL);
+	h->dense = false;
+	h->sp_n = 0;
+	h->sp_mask = HLL_SPARSE_INLINE - 1;
+	h->sp = h->inl;
+	h->inl[0] = h->inl[1] = 0;
 	return h;
 }
 
 static void
 hll_free(Hll *h)
 {
-	if (h->regs)
-		pfree(h->regs);
-	if (h->sp)
+	if (h->dense || h->sp != h->inl)
 		pfree(h->sp);
 	pfree(h);
 }
@@ -77,20 +91,25 @@ dense_set(Hll *h, uint32 idx, uint8 rho)
 static void
 hll_to_dense(Hll *h)
 {
-	h->regs = MemoryContextAllocZero(h->cxt, (Size) 1 << h->p);
-	for (uint32 i = 0; i <= h->sp_mask; i++)
+	uint32	   *old = h->sp;
+	uint32		slots = h->sp_mask + 1;
+	uint8	   *regs = MemoryContextAllocZero(HLL_CXT(h), (Size) 1 << h->p);
+
+	for (uint32 i = 0; i < slots; i++)
 	{
-		if (h->sp[i] != 0)
+		if (old[i] != 0)
 		{
 			uint32		idx;
 			uint8		rho;
 
-			agg_hll_fold(h->sp[i], h->p, &idx, &rho);
-			dense_set(h, idx, rho);
+			agg_hll_fold(old[i], h->p, &idx, &rho);
+			if (regs[idx] < rho)
+				regs[idx] = rho;
 		}
 	}
-	pfree(h->sp);
-	h->sp = NULL;
+	if (old != h->inl)
+		pfree(old);
+	h->regs = regs;
 	h->sp_n = 0;
 	h->dense = true;
 }
@@ -102,7 +121,7 @@ sparse_grow(Hll *h)
 	uint32	   *old = h->sp;
 	uint32		old_size = h->sp_mask + 1;
 
-	h->sp = MemoryContextAllocZero(h->cxt, sizeof(uint32) * size);
+	h->sp = MemoryContextAllocZero(HLL_CXT(h), sizeof(uint32) * size);
 	h->sp_mask = size - 1;
 	for (uint32 i = 0; i < old_size; i++)
 	{
@@ -115,7 +134,8 @@ sparse_grow(Hll *h)
 			h->sp[j] = old[i];
 		}
 	}
-	pfree(old);
+	if (old != h->inl)
+		pfree(old);
 }
 
 /* Add a sparse entry (index at precision 25, rho). */
@@ -134,6 +154,9 @@ hll_add_entry(Hll *h, uint32 e)
 		dense_set(h, idx, rho);
 		return;
 	}
+	/* the inline set fills up; allocated ones stay at most half full */
+	if (h->sp_n > h->sp_mask)
+		sparse_grow(h);
 	j = sidx & h->sp_mask;
 	for (;;)
 	{
@@ -145,7 +168,7 @@ hll_add_entry(Hll *h, uint32 e)
 			h->sp_n++;
 			if (h->sp_n > HLL_SPARSE_LIMIT(h->p))
 				hll_to_dense(h);
-			else if (h->sp_n * 2 > h->sp_mask + 1)
+			else if (h->sp_mask + 1 > HLL_SPARSE_INLINE && h->sp_n * 2 > h->sp_mask + 1)
 				sparse_grow(h);
 			return;
 		}
@@ -249,13 +272,29 @@ hll_serialize_state(const Hll *h)
 	}
 	else
 	{
-		uint32	   *ent = palloc(sizeof(uint32) * Max(h->sp_n, 1));
+		uint32		local[16];
+		uint32	   *ent = h->sp_n <= lengthof(local) ? local :
+			palloc(sizeof(uint32) * h->sp_n);
 		uint32		n = 0;
 
 		for (uint32 i = 0; i <= h->sp_mask; i++)
 			if (h->sp[i] != 0)
 				ent[n++] = h->sp[i];
-		qsort(ent, n, sizeof(uint32), uint32_order);
+		if (n <= lengthof(local))
+		{
+			/* insertion sort: most per-group sketches hold a few pairs */
+			for (uint32 i = 1; i < n; i++)
+			{
+				uint32		x = ent[i];
+				uint32		j = i;
+
+				for (; j > 0 && ent[j - 1] > x; j--)
+					ent[j] = ent[j - 1];
+				ent[j] = x;
+			}
+		}
+		else
+			qsort(ent, n, sizeof(uint32), uint32_order);
 		size = VARHDRSZ + HLL_HEADER_SIZE + 4 + (Size) n * 4;
 		out = palloc(size);
 		p = (uint8 *) VARDATA(out);
@@ -263,7 +302,8 @@ hll_serialize_state(const Hll *h)
 		agg_put_u32(p + 3, n);
 		for (uint32 i = 0; i < n; i++)
 			agg_put_u32(p + 7 + (Size) i * 4, ent[i]);
-		pfree(ent);
+		if (ent != local)
+			pfree(ent);
 	}
 	SET_VARSIZE(out, size);
 	p[0] = AGG_FORMAT_VERSION;
@@ -293,7 +333,6 @@ hll_decode(MemoryContext cxt, struct varlena *v)
 	h = hll_create(cxt, p[1]);
 	if (p[2] == HLL_ENC_DENSE)
 	{
-		pfree(h->sp);
 		h->sp = NULL;
 		h->dense = true;
 		h->regs = MemoryContextAlloc(cxt, (Size) 1 << h->p);
@@ -303,6 +342,15 @@ hll_decode(MemoryContext cxt, struct varlena *v)
 	{
 		uint32		n = agg_get_u32(p + 3);
 
+		if (n > HLL_SPARSE_INLINE && n <= HLL_SPARSE_LIMIT(h->p))
+		{
+			uint32		size = 4;
+
+			while (size < 2 * n)
+				size *= 2;
+			h->sp = MemoryContextAllocZero(cxt, sizeof(uint32) * size);
+			h->sp_mask = size - 1;
+		}
 		for (uint32 i = 0; i < n; i++)
 			hll_add_entry(h, agg_get_u32(p + 7 + (Size) i * 4));
 	}
@@ -314,10 +362,11 @@ hll_decode(MemoryContext cxt, struct varlena *v)
 static Hll *
 hll_state_arg(FunctionCallInfo fcinfo)
 {
-	MemoryContext cxt = agg_context(fcinfo, "hll");
+	MemoryContext cxt;
 
-	if (!PG_ARGISNULL(0))
+	if (likely(!PG_ARGISNULL(0)))
 		return (Hll *) PG_GETARG_POINTER(0);
+	cxt = agg_context(fcinfo, "hll");
 	if (PG_NARGS() > 2 && PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -415,7 +464,12 @@ hll_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(a);
 	}
 	if (a == NULL)
+	{
+		/* b may live in another context (a worker's state): copy it */
+		if (GetMemoryChunkContext(b) == cxt)
+			PG_RETURN_POINTER(b);
 		a = hll_create(cxt, b->p);
+	}
 	hll_merge_into(a, b);
 	PG_RETURN_POINTER(a);
 }
@@ -439,6 +493,20 @@ hll_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(hll_decode(cxt, PG_GETARG_VARLENA_PP(0)));
 }
 
+/*
+ * The estimate as a count.  A sketch whose registers are all at their
+ * maximum (only a crafted one) estimates +infinity: saturate.
+ */
+static int64
+estimate_count(Hll *h)
+{
+	double		e = hll_estimate(h);
+
+	if (!(e < (double) PG_INT64_MAX))
+		return PG_INT64_MAX;
+	return (int64) llround(e);
+}
+
 /* final function of approx_distinct(): 0 for no rows, like count(DISTINCT) */
 PG_FUNCTION_INFO_V1(hll_count_final);
 Datum
@@ -446,7 +514,7 @@ hll_count_final(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT64(0);
-	PG_RETURN_INT64((int64) llround(hll_estimate((Hll *) PG_GETARG_POINTER(0))));
+	PG_RETURN_INT64(estimate_count((Hll *) PG_GETARG_POINTER(0)));
 }
 
 /* ---------- functions on stored sketches ---------- */
@@ -457,7 +525,7 @@ hll_cardinality(PG_FUNCTION_ARGS)
 {
 	Hll		   *h = hll_decode(CurrentMemoryContext, PG_GETARG_VARLENA_PP(0));
 
-	PG_RETURN_INT64((int64) llround(hll_estimate(h)));
+	PG_RETURN_INT64(estimate_count(h));
 }
 
 PG_FUNCTION_INFO_V1(hll_union);

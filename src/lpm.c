@@ -25,6 +25,11 @@
 #include "portability/instr_time.h"
 #include "storage/proc.h"
 #include "utils/array.h"
+/* arrayaccess.h's inline functions trip -Wsign-compare (-Wextra) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#include "utils/arrayaccess.h"
+#pragma GCC diagnostic pop
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
@@ -434,7 +439,16 @@ lpm_attr(PG_FUNCTION_ARGS)
 /*
  * lpm_ids(set_name, addrs inet[], ats timestamptz[]): ids for a batch; ats
  * has one element (for all) or one per address.  NULLs give NULL.
+ *
+ * The batch loop walks the address array in place (no deconstruct_array),
+ * hands the table LPM_CHUNK probes at a time (lpm_lookup_batch overlaps
+ * their cache misses), and writes the entry indexes straight into the
+ * result array, which a second pass maps to ids (prefetching them) and
+ * compacts around the NULLs.
  */
+#define LPM_CHUNK 256
+#define LPM_PREFETCH 16
+
 PG_FUNCTION_INFO_V1(lpm_ids);
 Datum
 lpm_ids(PG_FUNCTION_ARGS)
@@ -442,28 +456,34 @@ lpm_ids(PG_FUNCTION_ARGS)
 	text	   *name = PG_GETARG_TEXT_PP(0);
 	ArrayType  *addrs = PG_GETARG_ARRAYTYPE_P(1);
 	ArrayType  *ats = PG_GETARG_ARRAYTYPE_P(2);
-	Datum	   *av,
-			   *tv;
-	bool	   *an,
-			   *tn;
+	Datum	   *tv;
+	bool	   *tn;
 	int			na,
 				nt,
 				i;
-	Datum	   *out;
-	bool	   *outnull;
 	LpmSet	   *set;
-	int			dims[1];
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	const LpmTable *table;
+	ArrayType  *result;
+	Size		off_nulls,
+				off_nonulls;
+	int64	   *res;
+	int64		nnull = 0,
+				w;
+	array_iter	it;
+	bits8	   *bitmap;
+	uint8		c_fam[LPM_CHUNK];
+	const uint8 *c_addr[LPM_CHUNK];
+	int64		c_at[LPM_CHUNK];
+	int			c_pos[LPM_CHUNK];
+	long		c_out[LPM_CHUNK];
 
 	if (ARR_NDIM(addrs) > 1 || ARR_NDIM(ats) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("lpm_ids takes one-dimensional arrays")));
-	get_typlenbyvalalign(INETOID, &typlen, &typbyval, &typalign);
-	deconstruct_array(addrs, INETOID, typlen, typbyval, typalign, &av, &an, &na);
+	if (ARR_ELEMTYPE(addrs) != INETOID)
+		elog(ERROR, "lpm_ids: addrs is not an inet[]");
+	na = ArrayGetNItems(ARR_NDIM(addrs), ARR_DIMS(addrs));
 	deconstruct_array(ats, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &tv, &tn, &nt);
 	if (nt != 1 && nt != na)
 		ereport(ERROR,
@@ -471,28 +491,90 @@ lpm_ids(PG_FUNCTION_ARGS)
 				 errmsg("ats must have one element or as many as addrs (%d, not %d)", na, nt)));
 
 	set = lpm_get_set(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name));
-	out = palloc(sizeof(Datum) * Max(na, 1));
-	outnull = palloc(sizeof(bool) * Max(na, 1));
-	for (i = 0; i < na; i++)
-	{
-		int			t = nt == 1 ? 0 : i;
-		long		k;
-
-		outnull[i] = true;
-		if (an[i] || tn[t])
-			continue;
-		k = lpm_lookup_inet(set, DatumGetInetPP(av[i]), DatumGetTimestampTz(tv[t]));
-		if (k >= 0)
-		{
-			out[i] = Int64GetDatum(set->ids[k]);
-			outnull[i] = false;
-		}
-	}
-	dims[0] = na;
 	if (na == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
-	PG_RETURN_ARRAYTYPE_P(construct_md_array(out, outnull, 1, dims, lbs, INT8OID,
-											 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	table = set->table;
+
+	/* the result, laid out for NULLs; moved down at the end if there are none */
+	off_nulls = ARR_OVERHEAD_WITHNULLS(1, na);
+	off_nonulls = ARR_OVERHEAD_NONULLS(1);
+	if ((Size) na > (MaxAllocHugeSize - off_nulls) / sizeof(int64))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("array of %d addresses is too large", na)));
+	result = (ArrayType *) palloc_extended(off_nulls + sizeof(int64) * (Size) na,
+										   MCXT_ALLOC_HUGE);
+	memset(result, 0, off_nulls);
+	res = (int64 *) ((char *) result + off_nulls);
+
+	/* pass 1: entry indexes (-1: NULL or no match) */
+	array_iter_setup(&it, (AnyArrayType *) addrs);
+	for (i = 0; i < na; i += LPM_CHUNK)
+	{
+		int			cn = Min(LPM_CHUNK, na - i);
+		int			m = 0;
+		int			j;
+
+		for (j = 0; j < cn; j++)
+		{
+			bool		isnull;
+			Datum		d = array_iter_next(&it, &isnull, i + j, -1, false, TYPALIGN_INT);
+			int			t = nt == 1 ? 0 : i + j;
+
+			res[i + j] = -1;
+			if (!isnull && !tn[t])
+			{
+				inet	   *a = DatumGetInetPP(d);
+
+				c_fam[m] = ip_family(a) == PGSQL_AF_INET ? 4 : 6;
+				c_addr[m] = ip_addr(a);
+				c_at[m] = DatumGetTimestampTz(tv[t]);
+				c_pos[m] = j;
+				m++;
+			}
+		}
+		lpm_lookup_batch(table, (size_t) m, c_fam, c_addr, c_at, c_out);
+		for (j = 0; j < m; j++)
+			res[i + c_pos[j]] = c_out[j];
+	}
+
+	/*
+	 * pass 2: indexes to ids, NULLs out of the data, the null bitmap (it
+	 * lies in the header, zeroed above, where ARR_NULLBITMAP will find it)
+	 */
+	result->ndim = 1;
+	result->elemtype = INT8OID;
+	ARR_DIMS(result)[0] = na;
+	ARR_LBOUND(result)[0] = 1;
+	bitmap = (bits8 *) (ARR_DIMS(result) + 2);
+	w = 0;
+	for (i = 0; i < na; i++)
+	{
+		int64		k = res[i];
+
+		if (i + LPM_PREFETCH < na && res[i + LPM_PREFETCH] >= 0)
+			__builtin_prefetch(&set->ids[res[i + LPM_PREFETCH]]);
+		if (k < 0)
+			nnull++;
+		else
+		{
+			res[w++] = set->ids[k];
+			bitmap[i / 8] |= (bits8) (1 << (i % 8));
+		}
+	}
+	if (nnull == 0)
+	{
+		memmove((char *) result + off_nonulls, res, sizeof(int64) * (Size) na);
+		result->dataoffset = 0;
+		SET_VARSIZE(result, off_nonulls + sizeof(int64) * (Size) na);
+	}
+	else
+	{
+		result->dataoffset = (int32) off_nulls;
+		SET_VARSIZE(result, off_nulls + sizeof(int64) * (Size) w);
+		Assert(ARR_NULLBITMAP(result) == bitmap);
+	}
+	PG_RETURN_ARRAYTYPE_P(result);
 }
 
 /* lpm_cache(): this backend's compiled sets */

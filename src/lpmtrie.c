@@ -6,6 +6,7 @@
 #include "lpmtrie.h"
 
 #include <arpa/inet.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,33 @@ ipprefix_hash64(const IpPrefix *p, uint64_t seed)
 
 /* ---------------------------------------------------------------- LPM table */
 
-#define DIR_BUCKETS 65536
+/*
+ * Lookup structure, per family: a multibit trie over the elementary ranges,
+ * leaf-pushed.  The first stride is direct-indexed on the top 16 bits
+ * (64K slots); a slot, like every slot below it, is a 32-bit word that is
+ * one of
+ *   leaf   (bit 31 clear): the answer for the whole block it covers, either
+ *          an entry (bit 30 clear: entry index + 1, 0 = no match) or, when
+ *          the answer depends on time, a group to resolve (bit 30 set);
+ *   node   (bits 31, 30 = 1, 0): offset (in words) into the pool of a
+ *          compact range list for the block: word 0 the range count n, then
+ *          the n - 1 range starts after the first, relative to the block
+ *          and as narrow as the block allows (16, 32, 64 or 128 bits),
+ *          then the n leaf words;
+ *   stride (bits 31, 30 = 1, 1): offset of a 256-slot table on the next 8
+ *          bits of the address.
+ * A block of at most NODE_MAX ranges becomes a node, a larger one a stride.
+ * An IPv4 lookup with the bench's set is a slot read plus a node read (one
+ * or two cache lines).
+ */
+#define L1_BITS 16
+#define L1_SLOTS (1 << L1_BITS)
+#define NODE_MAX 24
+
+#define SLOT_INNER		0x80000000u
+#define SLOT_STRIDE		0x40000000u		/* with SLOT_INNER */
+#define SLOT_GROUP		0x40000000u		/* without SLOT_INNER */
+#define SLOT_PAYLOAD	0x3FFFFFFFu
 
 typedef struct LpmGroup
 {
@@ -271,29 +298,13 @@ struct LpmTable
 	int64_t    *to;
 	int32_t    *index;			/* position in the caller's array */
 	LpmGroup   *groups;
-	/* elementary ranges: start and most specific group (-1: none) */
-	uint32_t   *v4_start;
-	int32_t    *v4_group;
-	size_t		v4_n;
-	u128	   *v6_start;
-	int32_t    *v6_group;
-	size_t		v6_n;
-	/* first range whose start has top-16 bits >= b, b in 0..65536 */
-	uint32_t	v4_dir[DIR_BUCKETS + 1];
-	uint32_t	v6_dir[DIR_BUCKETS + 1];
-	/*
-	 * A second stride of 12 bits for crowded first-stride buckets (more
-	 * than SUB_MIN ranges): sub[f][b] is -1 or the number of a block of
-	 * SUB_BUCKETS + 1 entries in subdir[f], laid out like the dir.
-	 */
-	int32_t    *sub[2];
-	uint32_t   *subdir[2];
-	size_t		nsub[2];
+	bool		has[2];			/* any range of the family (v4, v6) */
+	uint32_t   *pool;			/* nodes and stride tables */
+	size_t		pool_n;
+	size_t		pool_cap;
+	size_t		pool_mapped;	/* > 0: pool is an mmap of this many bytes */
+	uint32_t	l1[2][L1_SLOTS];
 };
-
-#define SUB_BITS 12
-#define SUB_BUCKETS (1 << SUB_BITS)
-#define SUB_MIN 64
 
 typedef struct SortItem
 {
@@ -414,61 +425,237 @@ sweep(const SortItem *items, LpmGroup *groups, int32_t g0, int32_t g1,
 		emit(o, cur, -1);
 }
 
-static void
-build_dir(uint32_t *dir, size_t n, const u128 *start, int maxbits)
+/* The leaf word of a range labelled with group g. */
+static uint32_t
+leaf_of(const LpmTable *t, int32_t g)
 {
-	size_t		j = 0;
-	uint32_t	b;
+	if (g < 0)
+		return 0;
+	if (t->groups[g].always >= 0)
+		return (uint32_t) t->groups[g].always + 1;
+	return SLOT_GROUP | (uint32_t) g;
+}
 
-	for (b = 0; b <= DIR_BUCKETS; b++)
+/* Bytes of a relative key in a block of rbits bits. */
+static inline int
+key_bytes(int rbits)
+{
+	return rbits <= 16 ? 2 : rbits <= 32 ? 4 : rbits <= 64 ? 8 : 16;
+}
+
+/* Reserve words in the pool; returns the offset or -1. */
+static long
+pool_alloc(LpmTable *t, size_t words)
+{
+	size_t		off = t->pool_n;
+
+	if (off + words > SLOT_PAYLOAD)
+		return -1;
+	if (off + words > t->pool_cap)
 	{
-		while (j < n && (uint32_t) (start[j] >> (maxbits - 16)) < b)
-			j++;
-		dir[b] = (uint32_t) j;
+		size_t		cap = t->pool_cap ? t->pool_cap : 65536;
+		uint32_t   *p;
+
+		while (cap < off + words)
+			cap *= 2;
+		p = realloc(t->pool, cap * sizeof(uint32_t));
+		if (p == NULL)
+			return -1;
+		t->pool = p;
+		t->pool_cap = cap;
+	}
+	memset(t->pool + off, 0, words * sizeof(uint32_t));
+	t->pool_n = off + words;
+	return (long) off;
+}
+
+typedef struct BuildCtx
+{
+	LpmTable   *t;
+	const u128 *start;
+	const int32_t *group;
+	size_t		n;
+} BuildCtx;
+
+/*
+ * The slot for the block [base, base + 2^rbits), whose ranges are
+ * a..b-1 (range a contains base).  Returns false when out of memory.
+ */
+static bool
+build_slot(BuildCtx *c, u128 base, int rbits, size_t a, size_t b, uint32_t *slot)
+{
+	LpmTable   *t = c->t;
+	size_t		cnt = b - a;
+
+	if (cnt == 1)
+	{
+		*slot = leaf_of(t, c->group[a]);
+		return true;
+	}
+	if (cnt <= NODE_MAX)
+	{
+		int			kb = key_bytes(rbits);
+		size_t		kwords = ((cnt - 1) * kb + 3) / 4;
+		long		off = pool_alloc(t, 1 + kwords + cnt);
+		uint8_t    *keys;
+		uint32_t   *vals;
+		size_t		i;
+
+		if (off < 0)
+			return false;
+		t->pool[off] = (uint32_t) cnt;
+		keys = (uint8_t *) (t->pool + off + 1);
+		vals = t->pool + off + 1 + kwords;
+		for (i = 1; i < cnt; i++)
+		{
+			u128		rel = c->start[a + i] - base;
+
+			switch (kb)
+			{
+				case 2:
+					{
+						uint16_t	k = (uint16_t) rel;
+
+						memcpy(keys + (i - 1) * 2, &k, 2);
+						break;
+					}
+				case 4:
+					{
+						uint32_t	k = (uint32_t) rel;
+
+						memcpy(keys + (i - 1) * 4, &k, 4);
+						break;
+					}
+				case 8:
+					{
+						uint64_t	k = (uint64_t) rel;
+
+						memcpy(keys + (i - 1) * 8, &k, 8);
+						break;
+					}
+				default:
+					memcpy(keys + (i - 1) * 16, &rel, 16);
+					break;
+			}
+		}
+		for (i = 0; i < cnt; i++)
+			vals[i] = leaf_of(t, c->group[a + i]);
+		*slot = SLOT_INNER | (uint32_t) off;
+		return true;
+	}
+	else
+	{
+		/*
+		 * A stride on the next 8 bits (rbits >= 1: a block of one address
+		 * holds one range).  Block sizes are multiples of 8 bits for both
+		 * families, so sb is 8; a narrower stride would repeat its slots.
+		 */
+		int			sb = rbits >= 8 ? 8 : rbits;
+		int			cb = rbits - sb;
+		long		off = pool_alloc(t, 256);
+		size_t		j = a;
+		int			s;
+
+		if (off < 0)
+			return false;
+		for (s = 0; s < (1 << sb); s++)
+		{
+			u128		sbase = base + ((u128) s << cb);
+			u128		send = sbase + ((u128) 1 << cb);	/* may wrap at the top */
+			size_t		sa,
+						se;
+			uint32_t	v;
+
+			/* sa: last range starting at or before sbase */
+			while (j + 1 < b && c->start[j + 1] <= sbase)
+				j++;
+			sa = j;
+			se = sa + 1;
+			/* se: first range starting at or after send (send == 0: the
+			 * block ends at the top of the address space) */
+			while (se < b && (send == 0 || c->start[se] < send))
+				se++;
+			if (!build_slot(c, sbase, cb, sa, se, &v))
+				return false;
+			t->pool[off + s] = v;
+		}
+		/* a smaller stride (rbits < 8) repeats the slots to fill 256 */
+		for (; s < 256; s++)
+			t->pool[off + s] = t->pool[off + (s & ((1 << sb) - 1))];
+		*slot = SLOT_INNER | SLOT_STRIDE | (uint32_t) off;
+		return true;
 	}
 }
 
-/* Second strides for the crowded buckets of one family (f: 0 v4, 1 v6). */
+/* Fill l1[f] from the ranges of one family. */
 static bool
-build_subdirs(LpmTable *t, int f, const uint32_t *dir, const u128 *start, int maxbits)
+build_family(LpmTable *t, int f, const u128 *start, const int32_t *group,
+			 size_t n, int maxbits)
 {
-	size_t		nsub = 0;
-	uint32_t	b;
+	BuildCtx	c = {t, start, group, n};
+	int			rb = maxbits - L1_BITS;
+	size_t		j = 0;
+	uint32_t	s;
 
-	for (b = 0; b < DIR_BUCKETS; b++)
-		if (dir[b + 1] - dir[b] > SUB_MIN)
-			nsub++;
-	t->nsub[f] = nsub;
-	if (nsub == 0)
-		return true;
-	t->sub[f] = malloc(sizeof(int32_t) * DIR_BUCKETS);
-	t->subdir[f] = malloc(sizeof(uint32_t) * (SUB_BUCKETS + 1) * nsub);
-	if (!t->sub[f] || !t->subdir[f])
-		return false;
-	nsub = 0;
-	for (b = 0; b < DIR_BUCKETS; b++)
+	for (s = 0; s < L1_SLOTS; s++)
 	{
-		uint32_t   *sd;
-		uint32_t	j,
-					s;
+		u128		base = (u128) s << rb;
+		size_t		se;
 
-		t->sub[f][b] = -1;
-		if (dir[b + 1] - dir[b] <= SUB_MIN)
-			continue;
-		t->sub[f][b] = (int32_t) nsub;
-		sd = t->subdir[f] + (SUB_BUCKETS + 1) * nsub;
-		nsub++;
-		j = dir[b];
-		for (s = 0; s < SUB_BUCKETS; s++)
-		{
-			while (j < dir[b + 1] &&
-				   (uint32_t) ((start[j] >> (maxbits - 16 - SUB_BITS)) & (SUB_BUCKETS - 1)) < s)
-				j++;
-			sd[s] = j;
-		}
-		sd[SUB_BUCKETS] = dir[b + 1];
+		while (j + 1 < n && start[j + 1] <= base)
+			j++;
+		se = j + 1;
+		while (se < n && (start[se] >> rb) == s)
+			se++;
+		if (!build_slot(&c, base, rb, j, se, &t->l1[f][s]))
+			return false;
 	}
+	t->has[f] = true;
 	return true;
+}
+
+/*
+ * Move the finished pool to memory that may use transparent huge pages:
+ * lookups touch it at random, and with 4 KB pages most of them would also
+ * miss the TLB.  Best effort; the malloc'd pool stays on any failure.
+ */
+#define HUGE_PAGE ((size_t) 2 * 1024 * 1024)
+
+static void
+pool_to_huge_pages(LpmTable *t)
+{
+#if defined(MADV_HUGEPAGE) && defined(MAP_ANONYMOUS)
+	size_t		bytes = t->pool_n * sizeof(uint32_t);
+	size_t		len;
+	void	   *m;
+
+	if (bytes < HUGE_PAGE)
+		return;
+	len = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	m = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	{
+		/* keep the 2 MB-aligned part, unmap the slack around it */
+		uintptr_t	a = ((uintptr_t) m + HUGE_PAGE - 1) & ~(uintptr_t) (HUGE_PAGE - 1);
+		size_t		head = a - (uintptr_t) m;
+
+		if (head > 0)
+			munmap(m, head);
+		if (HUGE_PAGE - head > 0)
+			munmap((char *) a + len, HUGE_PAGE - head);
+		m = (void *) a;
+	}
+	(void) madvise(m, len, MADV_HUGEPAGE);
+	memcpy(m, t->pool, bytes);
+	free(t->pool);
+	t->pool = m;
+	t->pool_cap = t->pool_n;
+	t->pool_mapped = len;
+#else
+	(void) t;
+#endif
 }
 
 void
@@ -476,18 +663,14 @@ lpm_free(LpmTable *t)
 {
 	if (t == NULL)
 		return;
-	free(t->sub[0]);
-	free(t->sub[1]);
-	free(t->subdir[0]);
-	free(t->subdir[1]);
+	if (t->pool_mapped > 0)
+		munmap(t->pool, t->pool_mapped);
+	else
+		free(t->pool);
 	free(t->from);
 	free(t->to);
 	free(t->index);
 	free(t->groups);
-	free(t->v4_start);
-	free(t->v4_group);
-	free(t->v6_start);
-	free(t->v6_group);
 	free(t);
 }
 
@@ -575,18 +758,7 @@ lpm_build(const LpmEntry *entries, size_t n)
 	if (g4 > 0)
 	{
 		sweep(items, t->groups, 0, g4, 32, &out, stack_g, stack_end);
-		t->v4_n = out.n;
-		t->v4_start = malloc(sizeof(uint32_t) * out.n);
-		t->v4_group = malloc(sizeof(int32_t) * out.n);
-		if (!t->v4_start || !t->v4_group)
-			goto fail;
-		for (i = 0; i < out.n; i++)
-		{
-			t->v4_start[i] = (uint32_t) out.start[i];
-			t->v4_group[i] = out.group[i];
-		}
-		build_dir(t->v4_dir, out.n, out.start, 32);
-		if (!build_subdirs(t, 0, t->v4_dir, out.start, 32))
+		if (!build_family(t, 0, out.start, out.group, out.n, 32))
 			goto fail;
 	}
 	/* IPv6 */
@@ -594,22 +766,13 @@ lpm_build(const LpmEntry *entries, size_t n)
 	if (g4 < (int32_t) ngroups)
 	{
 		sweep(items, t->groups, g4, (int32_t) ngroups, 128, &out, stack_g, stack_end);
-		t->v6_n = out.n;
-		t->v6_start = malloc(sizeof(u128) * out.n);
-		t->v6_group = malloc(sizeof(int32_t) * out.n);
-		if (!t->v6_start || !t->v6_group)
-			goto fail;
-		memcpy(t->v6_start, out.start, sizeof(u128) * out.n);
-		memcpy(t->v6_group, out.group, sizeof(int32_t) * out.n);
-		build_dir(t->v6_dir, out.n, out.start, 128);
-		if (!build_subdirs(t, 1, t->v6_dir, out.start, 128))
+		if (!build_family(t, 1, out.start, out.group, out.n, 128))
 			goto fail;
 	}
 
 	t->bytes = sizeof(LpmTable) + m * (8 + 8 + 4) + ngroups * sizeof(LpmGroup) +
-		t->v4_n * 8 + t->v6_n * (sizeof(u128) + 4) +
-		(t->nsub[0] + t->nsub[1]) * (SUB_BUCKETS + 1) * 4 +
-		(t->sub[0] ? DIR_BUCKETS * 4 : 0) + (t->sub[1] ? DIR_BUCKETS * 4 : 0);
+		t->pool_n * sizeof(uint32_t);
+	pool_to_huge_pages(t);
 
 	free(items);
 	free(stack_g);
@@ -629,7 +792,7 @@ fail:
 }
 
 /* Resolve time: the first entry valid at t up the group's parent chain. */
-static inline long
+static long
 resolve(const LpmTable *t, int32_t g, int64_t at)
 {
 	while (g >= 0)
@@ -649,74 +812,323 @@ resolve(const LpmTable *t, int32_t g, int64_t at)
 	return -1;
 }
 
+static inline long
+leaf_answer(const LpmTable *t, uint32_t v, int64_t at)
+{
+	if (__builtin_expect((v & SLOT_GROUP) != 0, 0))
+		return resolve(t, (int32_t) (v & SLOT_PAYLOAD), at);
+	return (long) v - 1;
+}
+
+/* Position of rel among a node's n - 1 sorted keys (count of keys <= rel). */
+#define NODE_COUNT(T, keys, nk, rel) \
+	do { \
+		const T *k_ = (const T *) (keys); \
+		uint32_t i_; \
+		for (i_ = 0; i_ < (nk); i_++) \
+			pos += (k_[i_] <= (T) (rel)); \
+	} while (0)
+
+static inline long
+lookup_v4(const LpmTable *t, uint32_t key, int64_t at)
+{
+	uint32_t	v = t->l1[0][key >> 16];
+	int			rb = 16;
+
+	for (;;)
+	{
+		const uint32_t *p;
+
+		if (!(v & SLOT_INNER))
+			return leaf_answer(t, v, at);
+		p = t->pool + (v & SLOT_PAYLOAD);
+		if (v & SLOT_STRIDE)
+		{
+			rb -= 8;
+			v = p[(key >> rb) & 0xFF];
+		}
+		else
+		{
+			uint32_t	n = p[0];
+			uint32_t	rel = key & (uint32_t) ((UINT64_C(1) << rb) - 1);
+			uint32_t	pos = 0;
+
+			/* rb <= 16: 16-bit keys */
+			NODE_COUNT(uint16_t, p + 1, n - 1, rel);
+			return leaf_answer(t, p[1 + ((n - 1) * 2 + 3) / 4 + pos], at);
+		}
+	}
+}
+
+static inline long
+lookup_v6(const LpmTable *t, u128 key, int64_t at)
+{
+	uint32_t	v = t->l1[1][(uint32_t) (key >> 112)];
+	int			rb = 112;
+
+	for (;;)
+	{
+		const uint32_t *p;
+
+		if (!(v & SLOT_INNER))
+			return leaf_answer(t, v, at);
+		p = t->pool + (v & SLOT_PAYLOAD);
+		if (v & SLOT_STRIDE)
+		{
+			rb -= 8;
+			v = p[(uint32_t) (key >> rb) & 0xFF];
+		}
+		else
+		{
+			uint32_t	n = p[0];
+			u128		rel = rb >= 128 ? key : key & (((u128) 1 << rb) - 1);
+			uint32_t	pos = 0;
+			int			kb = key_bytes(rb);
+
+			switch (kb)
+			{
+				case 2:
+					NODE_COUNT(uint16_t, p + 1, n - 1, rel);
+					break;
+				case 4:
+					NODE_COUNT(uint32_t, p + 1, n - 1, rel);
+					break;
+				case 8:
+					{
+						/* 8-byte keys at a 4-byte alignment: memcpy loads */
+						const uint8_t *kp = (const uint8_t *) (p + 1);
+						uint64_t	r = (uint64_t) rel;
+						uint32_t	i;
+
+						for (i = 0; i < n - 1; i++)
+						{
+							uint64_t	k;
+
+							memcpy(&k, kp + i * 8, 8);
+							pos += (k <= r);
+						}
+						break;
+					}
+				default:
+					{
+						const uint8_t *kp = (const uint8_t *) (p + 1);
+						uint32_t	i;
+
+						for (i = 0; i < n - 1; i++)
+						{
+							u128		k;
+
+							memcpy(&k, kp + i * 16, 16);
+							pos += (k <= rel);
+						}
+						break;
+					}
+			}
+			return leaf_answer(t, p[1 + ((n - 1) * kb + 3) / 4 + pos], at);
+		}
+	}
+}
+
 long
 lpm_lookup(const LpmTable *t, int family, const uint8_t *addr, int64_t at)
 {
+	/*
+	 * Validity is [valid_from, valid_to) and valid_to is at most INT64_MAX
+	 * (open-ended), so nothing is valid at INT64_MAX ('infinity').  The
+	 * table stores forever-valid entries as direct answers, which would
+	 * skip that test: decide it here, as lpm_lookup_brute does.
+	 */
+	if (at == INT64_MAX)
+		return -1;
 	if (family == 4)
 	{
 		uint32_t	key;
-		uint32_t	lo,
-					hi;
 
-		if (t->v4_n == 0)
+		if (!t->has[0])
 			return -1;
 		key = ((uint32_t) addr[0] << 24) | ((uint32_t) addr[1] << 16) |
 			((uint32_t) addr[2] << 8) | addr[3];
-		lo = t->v4_dir[key >> 16];
-		hi = t->v4_dir[(key >> 16) + 1];
-		if (hi - lo > SUB_MIN)
-		{
-			const uint32_t *sd = t->subdir[0] +
-				(size_t) (SUB_BUCKETS + 1) * t->sub[0][key >> 16];
-			uint32_t	s = (key >> (32 - 16 - SUB_BITS)) & (SUB_BUCKETS - 1);
-
-			lo = sd[s];
-			hi = sd[s + 1];
-		}
-		while (lo < hi)
-		{
-			uint32_t	mid = (lo + hi) / 2;
-
-			if (t->v4_start[mid] <= key)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		/* lo >= 1: the first range starts at 0 */
-		return resolve(t, t->v4_group[lo - 1], at);
+		return lookup_v4(t, key, at);
 	}
 	else if (family == 6)
 	{
-		u128		key;
-		uint32_t	lo,
-					hi;
-
-		if (t->v6_n == 0)
+		if (!t->has[1])
 			return -1;
-		key = addr_key(6, addr);
-		lo = t->v6_dir[(uint32_t) (key >> 112)];
-		hi = t->v6_dir[(uint32_t) (key >> 112) + 1];
-		if (hi - lo > SUB_MIN)
-		{
-			const uint32_t *sd = t->subdir[1] +
-				(size_t) (SUB_BUCKETS + 1) * t->sub[1][(uint32_t) (key >> 112)];
-			uint32_t	s = (uint32_t) (key >> (128 - 16 - SUB_BITS)) & (SUB_BUCKETS - 1);
-
-			lo = sd[s];
-			hi = sd[s + 1];
-		}
-		while (lo < hi)
-		{
-			uint32_t	mid = (lo + hi) / 2;
-
-			if (t->v6_start[mid] <= key)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		return resolve(t, t->v6_group[lo - 1], at);
+		return lookup_v6(t, addr_key(6, addr), at);
 	}
 	return -1;
+}
+
+/*
+ * One step down from the inner slot v for a key with rb bits left (both
+ * families: an IPv4 key is the 32-bit address, rb starting at 16).  Returns
+ * true with *v and *rb updated when the step lands on another inner slot,
+ * false with the answer in *out when it ends at a leaf.
+ */
+static inline bool
+step(const LpmTable *t, u128 key, uint32_t *v, int *rb, int64_t at, long *out)
+{
+	const uint32_t *p = t->pool + (*v & SLOT_PAYLOAD);
+	uint32_t	leaf;
+
+	if (*v & SLOT_STRIDE)
+	{
+		*rb -= 8;
+		*v = p[(uint32_t) (key >> *rb) & 0xFF];
+		if (*v & SLOT_INNER)
+			return true;
+		leaf = *v;
+	}
+	else
+	{
+		uint32_t	n = p[0];
+		u128		rel = key & (((u128) 1 << *rb) - 1);
+		uint32_t	pos = 0;
+		int			kb = key_bytes(*rb);
+		const uint8_t *kp = (const uint8_t *) (p + 1);
+		uint32_t	i;
+
+		switch (kb)
+		{
+			case 2:
+				NODE_COUNT(uint16_t, kp, n - 1, rel);
+				break;
+			case 4:
+				NODE_COUNT(uint32_t, kp, n - 1, rel);
+				break;
+			case 8:
+				for (i = 0; i < n - 1; i++)
+				{
+					uint64_t	k;
+
+					memcpy(&k, kp + i * 8, 8);
+					pos += (k <= (uint64_t) rel);
+				}
+				break;
+			default:
+				for (i = 0; i < n - 1; i++)
+				{
+					u128		k;
+
+					memcpy(&k, kp + i * 16, 16);
+					pos += (k <= rel);
+				}
+				break;
+		}
+		leaf = p[1 + ((n - 1) * kb + 3) / 4 + pos];
+	}
+	*out = leaf_answer(t, leaf, at);
+	return false;
+}
+
+/* Prefetch what the inner slot v points to. */
+static inline void
+prefetch_slot(const LpmTable *t, uint32_t v, u128 key, int rb)
+{
+	const uint32_t *p = t->pool + (v & SLOT_PAYLOAD);
+
+	if (v & SLOT_STRIDE)
+		__builtin_prefetch(p + ((uint32_t) (key >> (rb - 8)) & 0xFF));
+	else
+	{
+		/* a node of up to NODE_MAX ranges spans at most four lines */
+		__builtin_prefetch(p);
+		__builtin_prefetch(p + 16);
+		__builtin_prefetch(p + 32);
+	}
+}
+
+/* Prefetch hint for a single lookup (see lpmtrie.h). */
+void
+lpm_prefetch(const LpmTable *t, int family, const uint8_t *addr)
+{
+	uint32_t	v;
+
+	if (family == 4)
+		v = t->l1[0][((uint32_t) addr[0] << 8) | addr[1]];
+	else if (family == 6)
+		v = t->l1[1][((uint32_t) addr[0] << 8) | addr[1]];
+	else
+		return;
+	if (v & SLOT_INNER)
+		prefetch_slot(t, v, (u128) addr[2] << (family == 4 ? 8 : 104),
+					  family == 4 ? 16 : 112);
+}
+
+#define BATCH_GROUP 64
+
+void
+lpm_lookup_batch(const LpmTable *t, size_t n, const uint8_t *family,
+				 const uint8_t *const *addr, const int64_t *at, long *out)
+{
+	size_t		g0;
+
+	for (g0 = 0; g0 < n; g0 += BATCH_GROUP)
+	{
+		size_t		gn = n - g0 < BATCH_GROUP ? n - g0 : BATCH_GROUP;
+		u128		key[BATCH_GROUP];
+		uint32_t	v[BATCH_GROUP];
+		int			rb[BATCH_GROUP];
+		uint8_t		active[BATCH_GROUP];
+		size_t		nactive = 0;
+		size_t		i;
+
+		/* first stride; prefetch the next level of every probe */
+		for (i = 0; i < gn; i++)
+		{
+			const uint8_t *a = addr[g0 + i];
+			int			f = family[g0 + i];
+
+			if (at[g0 + i] == INT64_MAX)
+			{
+				out[g0 + i] = -1;	/* nothing is valid then: see lpm_lookup */
+				continue;
+			}
+			if (f == 4 && t->has[0])
+			{
+				key[i] = ((uint32_t) a[0] << 24) | ((uint32_t) a[1] << 16) |
+					((uint32_t) a[2] << 8) | a[3];
+				v[i] = t->l1[0][(uint32_t) key[i] >> 16];
+				rb[i] = 16;
+			}
+			else if (f == 6 && t->has[1])
+			{
+				key[i] = addr_key(6, a);
+				v[i] = t->l1[1][(uint32_t) (key[i] >> 112)];
+				rb[i] = 112;
+			}
+			else
+			{
+				out[g0 + i] = -1;
+				continue;
+			}
+			if (v[i] & SLOT_INNER)
+			{
+				prefetch_slot(t, v[i], key[i], rb[i]);
+				active[nactive++] = (uint8_t) i;
+			}
+			else
+				out[g0 + i] = leaf_answer(t, v[i], at[g0 + i]);
+		}
+		/* then one level per round for all probes still inside the trie */
+		while (nactive > 0)
+		{
+			size_t		still = 0;
+			size_t		j;
+
+			for (j = 0; j < nactive; j++)
+			{
+				size_t		k = active[j];
+
+				if (step(t, key[k], &v[k], &rb[k], at[g0 + k], &out[g0 + k]))
+				{
+					prefetch_slot(t, v[k], key[k], rb[k]);
+					active[still++] = (uint8_t) k;
+				}
+			}
+			nactive = still;
+		}
+	}
 }
 
 long

@@ -15,12 +15,15 @@
  * [valid_from, valid_to), id) and is then read-only.  Its structure, per
  * address family: the prefixes are flattened into the sorted list of
  * elementary address ranges, each labelled with its most specific covering
- * prefix; a direct-indexed first stride on the top 16 address bits (a
- * one-level multibit trie) narrows a lookup to a few ranges, and a binary
- * search finds the one holding the address.  Time is resolved from there:
- * each distinct prefix keeps its entries (latest valid_from first) and a
- * link to its longest strictly shorter prefix in the set, and the first
- * entry valid at the lookup time, going up that chain, is the answer.
+ * prefix, and the ranges are compiled into a leaf-pushed multibit trie: a
+ * direct-indexed first stride on the top 16 address bits, then per block
+ * either a leaf (one range), a compact node (up to 24 ranges: narrow
+ * relative starts, then the answers) or an 8-bit stride built the same way
+ * (see lpmtrie.c).  A leaf holds the answer itself when it cannot depend on
+ * time (one entry valid forever); otherwise time is resolved from its
+ * prefix: each distinct prefix keeps its entries (latest valid_from first)
+ * and a link to its longest strictly shorter prefix in the set, and the
+ * first entry valid at the lookup time, going up that chain, is the answer.
  */
 #ifndef VPCFLOW_LPMTRIE_H
 #define VPCFLOW_LPMTRIE_H
@@ -120,6 +123,22 @@ extern size_t lpm_memory(const LpmTable *t);
  * the build array, or -1.
  */
 extern long lpm_lookup(const LpmTable *t, int family, const uint8_t *addr, int64_t at);
+
+/*
+ * Hint that addr (same arguments as lpm_lookup) will be looked up soon:
+ * reads its first-stride slot and prefetches what that slot points to.  No
+ * effect on results; lpm_lookup_batch does this (and more) by itself.
+ */
+extern void lpm_prefetch(const LpmTable *t, int family, const uint8_t *addr);
+
+/*
+ * n lookups at once: out[i] = lpm_lookup(t, family[i], addr[i], at[i]).
+ * The probes go down the trie together, a level per round, prefetching each
+ * probe's next level, so that the cache misses of up to 64 lookups overlap.
+ */
+extern void lpm_lookup_batch(const LpmTable *t, size_t n, const uint8_t *family,
+							 const uint8_t *const *addr, const int64_t *at,
+							 long *out);
 
 /* The same by brute force over entries[0..n), for tests. */
 extern long lpm_lookup_brute(const LpmEntry *entries, size_t n, int family,

@@ -113,13 +113,24 @@ random_time(void)
 	}
 }
 
+/*
+ * A random set of n entries probed probes times.  all_always: every entry
+ * valid forever, so answers come straight from the trie's leaves (no time
+ * resolution); otherwise a third of them.
+ */
 static void
-random_case(int n, int probes)
+random_case(int n, int probes, bool all_always)
 {
 	LpmEntry   *e = malloc(sizeof(LpmEntry) * (n > 0 ? n : 1));
 	LpmTable   *t;
 	int			i;
 	int			mismatches = 0;
+	uint8_t    *bfam = malloc(probes + 1);
+	uint8_t		(*baddr)[16] = malloc(16 * (size_t) (probes + 1));
+	const uint8_t **bptr = malloc(sizeof(uint8_t *) * (probes + 1));
+	int64_t    *bat = malloc(sizeof(int64_t) * (probes + 1));
+	long	   *bwant = malloc(sizeof(long) * (probes + 1));
+	long	   *bgot = malloc(sizeof(long) * (probes + 1));
 
 	for (i = 0; i < n; i++)
 	{
@@ -130,7 +141,7 @@ random_case(int n, int probes)
 		random_addr(family, e[i].prefix.addr);
 		e[i].prefix.bits = (uint8_t) random_bits(family);
 		ip_clear_host_bits(e[i].prefix.addr, e[i].prefix.bits, 16);
-		if (rnd() % 3 == 0)
+		if (all_always || rnd() % 3 == 0)
 		{
 			e[i].valid_from = INT64_MIN;
 			e[i].valid_to = INT64_MAX;
@@ -180,7 +191,14 @@ random_case(int n, int probes)
 			random_addr(family, addr);
 		if (rnd() % 10 == 0)
 			at = rnd() % 2 ? INT64_MIN : INT64_MAX - 1;
+		lpm_prefetch(t, family, addr);
 		got = lpm_lookup(t, family, addr, at);
+		/* the batch form answers the same, probe by probe */
+		bfam[i] = (uint8_t) family;
+		memcpy(baddr[i], addr, 16);
+		bptr[i] = baddr[i];
+		bat[i] = at;
+		bwant[i] = got;
 		want = lpm_lookup_brute(e, (size_t) n, family, addr, at);
 		/* equal ids and validity on one prefix are interchangeable */
 		if (got != want &&
@@ -196,8 +214,27 @@ random_case(int n, int probes)
 	unit_checks++;
 	if (mismatches > 0)
 		unit_failures++;
+	if (t != NULL)
+	{
+		int			bad = 0;
+
+		lpm_lookup_batch(t, (size_t) probes, bfam, bptr, bat, bgot);
+		for (i = 0; i < probes; i++)
+			if (bgot[i] != bwant[i] && bad++ < 5)
+				fprintf(stderr, "batch mismatch: n=%d probe %d got %ld want %ld\n",
+						n, i, bgot[i], bwant[i]);
+		unit_checks++;
+		if (bad > 0)
+			unit_failures++;
+	}
 	lpm_free(t);
 	free(e);
+	free(bfam);
+	free(baddr);
+	free(bptr);
+	free(bat);
+	free(bwant);
+	free(bgot);
 }
 
 int
@@ -331,9 +368,12 @@ main(void)
 
 	/* random sets against the brute-force reference */
 	for (i = 0; i < 400; i++)
-		random_case((int) (rnd() % 60), 300);
+		random_case((int) (rnd() % 60), 300, rnd() % 4 == 0);
+	/* large enough for multi-level strides and nodes of every key width */
 	for (i = 0; i < 10; i++)
-		random_case(2000 + (int) (rnd() % 2000), 3000);
+		random_case(2000 + (int) (rnd() % 2000), 3000, false);
+	for (i = 0; i < 4; i++)
+		random_case(3000 + (int) (rnd() % 3000), 4000, true);
 
 	UNIT_DONE();
 }
