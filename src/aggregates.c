@@ -39,6 +39,32 @@ agg_context(FunctionCallInfo fcinfo, const char *fn)
 	return cxt;
 }
 
+/*
+ * The NULL cases of a combine function over a fixed-size state.  Returns
+ * true with the function's result in *result when a side is NULL (b
+ * copied into the aggregate context when only a is NULL); false when both
+ * states are there to be added.
+ */
+static bool
+combine_nulls(FunctionCallInfo fcinfo, const char *fn, Size size, Datum *result)
+{
+	MemoryContext cxt = agg_context(fcinfo, fn);
+	void	   *copy;
+
+	if (PG_ARGISNULL(1))
+	{
+		fcinfo->isnull = PG_ARGISNULL(0);
+		*result = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+		return true;
+	}
+	if (!PG_ARGISNULL(0))
+		return false;
+	copy = MemoryContextAlloc(cxt, size);
+	memcpy(copy, PG_GETARG_POINTER(1), size);
+	*result = PointerGetDatum(copy);
+	return true;
+}
+
 /* An int128 as numeric (sum(bigint) returns numeric too). */
 static Datum
 int128_to_numeric_datum(int128 v)
@@ -114,22 +140,14 @@ PG_FUNCTION_INFO_V1(reject_rate_combine);
 Datum
 reject_rate_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = agg_context(fcinfo, "reject_rate_combine");
-	RejectRate *a = PG_ARGISNULL(0) ? NULL : (RejectRate *) PG_GETARG_POINTER(0);
-	RejectRate *b = PG_ARGISNULL(1) ? NULL : (RejectRate *) PG_GETARG_POINTER(1);
+	RejectRate	*a;
+	RejectRate	*b;
+	Datum		result;
 
-	if (b == NULL)
-	{
-		if (a == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(a);
-	}
-	if (a == NULL)
-	{
-		a = MemoryContextAlloc(cxt, sizeof(RejectRate));
-		*a = *b;
-		PG_RETURN_POINTER(a);
-	}
+	if (combine_nulls(fcinfo, "reject_rate_combine", sizeof(RejectRate), &result))
+		return result;
+	a = (RejectRate *) PG_GETARG_POINTER(0);
+	b = (RejectRate *) PG_GETARG_POINTER(1);
 	a->accepts += b->accepts;
 	a->rejects += b->rejects;
 	PG_RETURN_POINTER(a);
@@ -351,22 +369,14 @@ PG_FUNCTION_INFO_V1(flow_stats_combine);
 Datum
 flow_stats_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = agg_context(fcinfo, "flow_stats_combine");
-	FlowStats  *a = PG_ARGISNULL(0) ? NULL : (FlowStats *) PG_GETARG_POINTER(0);
-	FlowStats  *b = PG_ARGISNULL(1) ? NULL : (FlowStats *) PG_GETARG_POINTER(1);
+	FlowStats	*a;
+	FlowStats	*b;
+	Datum		result;
 
-	if (b == NULL)
-	{
-		if (a == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(a);
-	}
-	if (a == NULL)
-	{
-		a = MemoryContextAlloc(cxt, sizeof(FlowStats));
-		*a = *b;
-		PG_RETURN_POINTER(a);
-	}
+	if (combine_nulls(fcinfo, "flow_stats_combine", sizeof(FlowStats), &result))
+		return result;
+	a = (FlowStats *) PG_GETARG_POINTER(0);
+	b = (FlowStats *) PG_GETARG_POINTER(1);
 	flow_stats_add(a, b);
 	PG_RETURN_POINTER(a);
 }
@@ -642,22 +652,14 @@ PG_FUNCTION_INFO_V1(sum128_combine);
 Datum
 sum128_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = agg_context(fcinfo, "sum128_combine");
-	Sum128	   *a = PG_ARGISNULL(0) ? NULL : (Sum128 *) PG_GETARG_POINTER(0);
-	Sum128	   *b = PG_ARGISNULL(1) ? NULL : (Sum128 *) PG_GETARG_POINTER(1);
+	Sum128		*a;
+	Sum128		*b;
+	Datum		result;
 
-	if (b == NULL)
-	{
-		if (a == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(a);
-	}
-	if (a == NULL)
-	{
-		a = MemoryContextAlloc(cxt, sizeof(Sum128));
-		*a = *b;
-		PG_RETURN_POINTER(a);
-	}
+	if (combine_nulls(fcinfo, "sum128_combine", sizeof(Sum128), &result))
+		return result;
+	a = (Sum128 *) PG_GETARG_POINTER(0);
+	b = (Sum128 *) PG_GETARG_POINTER(1);
 	a->n += b->n;
 	a->sum += b->sum;
 	PG_RETURN_POINTER(a);
