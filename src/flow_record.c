@@ -265,18 +265,25 @@ count_tokens(const char *s)
 	return n;
 }
 
-/* Text form: a v2 default line (14 fields), or the v5 29-field line. */
+/* The text form: a v2 default line (14 fields), or the v5 29-field line. */
+static FlowRecord *
+record_from_text_form(const char *line, size_t len, const char *what)
+{
+	FlowParser	parser;
+
+	flow_parser_init(&parser);
+	if (count_tokens(line) > 14)
+		(void) flow_parser_set_format(&parser, "v5", 2);
+	return record_from_line(&parser, line, len, what);
+}
+
 PG_FUNCTION_INFO_V1(flow_record_in);
 Datum
 flow_record_in(PG_FUNCTION_ARGS)
 {
 	const char *s = PG_GETARG_CSTRING(0);
-	FlowParser	parser;
 
-	flow_parser_init(&parser);
-	if (count_tokens(s) > 14)
-		(void) flow_parser_set_format(&parser, "v5", 2);
-	PG_RETURN_POINTER(record_from_line(&parser, s, strlen(s), "flow_record input"));
+	PG_RETURN_POINTER(record_from_text_form(s, strlen(s), "flow_record input"));
 }
 
 static void
@@ -413,17 +420,13 @@ flow_record_recv(PG_FUNCTION_ARGS)
 	int			version = pq_getmsgbyte(msg);
 	int			n;
 	char	   *line;
-	FlowParser	parser;
 
 	if (version != FLOW_RECORD_SEND_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported flow_record binary format version %d", version)));
 	line = pq_getmsgtext(msg, msg->len - msg->cursor, &n);
-	flow_parser_init(&parser);
-	if (count_tokens(line) > 14)
-		(void) flow_parser_set_format(&parser, "v5", 2);
-	PG_RETURN_POINTER(record_from_line(&parser, line, n, "flow_record binary input"));
+	PG_RETURN_POINTER(record_from_text_form(line, n, "flow_record binary input"));
 }
 
 PG_FUNCTION_INFO_V1(flow_record_send);
