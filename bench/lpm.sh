@@ -42,7 +42,7 @@ done
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 GEN=${VPCFLOW_BENCH_SHARED:-$(cd "$ROOT/.." && pwd)/shared/bench}/gen_flows.py
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
 BASE=/tmp/vpcflow-lpm-bench
 OUT=$ROOT/bench/out/lpm-last.md
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

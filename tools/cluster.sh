@@ -20,7 +20,7 @@
 # user postgres only (peer auth).
 set -euo pipefail
 
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
 
 _cluster_die() { echo "cluster.sh: $*" >&2; exit 1; }
 

@@ -14,7 +14,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$REPO/tools"
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
 CLUSTER="$REPO/.demo/cluster"
 PORT=${VPCFLOW_DEMO_PORT:-55433}
 SAMPLE="$REPO/data/sample"

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}/pg_config
 
 # postgresql-contrib is not listed: since PostgreSQL 10 Debian ships contrib
 # inside postgresql-15 itself (it Provides postgresql-contrib-15).

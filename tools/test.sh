@@ -20,7 +20,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$REPO/tools"
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
 export PG_CONFIG="$PGBIN/pg_config"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 [[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]] || { echo "test.sh: FUZZ_SECONDS must be a number" >&2; exit 2; }
