@@ -29,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
 #include "envelope.h"
@@ -539,6 +540,21 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE, "flows");
+	}
+	/*
+	 * The bulk writer, like COPY FROM, cannot apply row-level security
+	 * WITH CHECK policies: under RLS only vpcflow_writer members, whose
+	 * policy admits any row, may load (src/security.sql).
+	 */
+	if (check_enable_rls(flows, InvalidOid, false) == RLS_ENABLED)
+	{
+		Oid			writer = get_role_oid("vpcflow_writer", true);
+
+		if (!OidIsValid(writer) || !has_privs_of_role(GetUserId(), writer))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to ingest into vpcflow.flows under row-level security"),
+					 errhint("Loading needs membership in vpcflow_writer.")));
 	}
 
 	if (path != NULL)

@@ -1,0 +1,168 @@
+-- pgTAP: the generic security audit.  It enumerates every relation and
+-- function the extension owns (pg_depend on the extension) or that lives in
+-- schema vpcflow (partitions and other tables made at run time), and checks
+-- each against the rules of docs/security.md:
+--
+--   * a table holding rows (relkind r, p; not a partition) has row-level
+--     security enabled and FORCEd, with a SELECT policy for vpcflow_reader
+--     and the admin policy, unless it is in the allow-list below with the
+--     reason; allow-listed tables have no account column;
+--   * a partition has no grants (readers reach it through its parent, whose
+--     policies apply);
+--   * a view is security_invoker (its base tables' policies then apply to
+--     the caller) unless allow-listed;
+--   * a materialized view or foreign table (no RLS possible) is granted to
+--     nobody but its owner: it must be read through a protecting view;
+--   * nothing is granted to PUBLIC on a relation;
+--   * every SQL or PL/pgSQL function pins search_path (SET search_path) or
+--     has a SQL-standard body (BEGIN ATOMIC / RETURN: names bound at CREATE);
+--   * every SECURITY DEFINER function is allow-listed with the reason, owned
+--     by a role that is not a superuser, pins search_path and is not
+--     executable by PUBLIC.
+--
+-- A branch adding a relation or function that breaks a rule fails here:
+-- protect it (vpcflow.protect_relation) or, if it holds no per-account
+-- data, add it to an allow-list with the reason.
+BEGIN;
+SET LOCAL client_min_messages = warning;
+
+CREATE TEMP TABLE allow_tables (rel text PRIMARY KEY, reason text NOT NULL);
+INSERT INTO allow_tables VALUES
+    ('vpcflow.settings', 'one row of global configuration (partition interval); no account data'),
+    ('vpcflow.prefix_sets', 'names and versions of the enrichment prefix sets; no account data'),
+    ('vpcflow.prefixes', 'organisation-wide enrichment reference data (address ranges, owners, AWS '
+                         'services); lpm() compiles it into a per-backend cache, which row filtering '
+                         'cannot follow across SET ROLE; it holds no flows');
+
+CREATE TEMP TABLE allow_views (rel text PRIMARY KEY, reason text NOT NULL);
+INSERT INTO allow_views VALUES
+    ('vpcflow.partitions', 'reads only the catalog (partition names, bounds, sizes), which every '
+                           'role can read anyway; no flow rows');
+
+CREATE TEMP TABLE allow_definer (fn text PRIMARY KEY, reason text NOT NULL);
+INSERT INTO allow_definer VALUES
+    ('vpcflow.partition_for(timestamp with time zone,boolean)',
+     'runs as vpcflow_admin (the store''s owner) so a writer''s load can create a partition it '
+     'could not create itself; takes only a time; the name and bounds are computed, not given'),
+    ('vpcflow.attach_partition(regclass,timestamp with time zone,timestamp with time zone)',
+     'runs as vpcflow_admin to attach a table partition_for made unattached; refuses anything but '
+     'an unattached vpcflow table carrying the vpcflow_pending_bounds constraint, whose CHECK '
+     'keeps rows inside the bounds');
+
+-- Every relation of the extension or in schema vpcflow.
+CREATE TEMP VIEW audit_relations AS
+SELECT c.oid, c.oid::regclass::text AS rel, c.relkind, c.relispartition,
+       c.relrowsecurity, c.relforcerowsecurity, c.reloptions, c.relacl, c.relowner
+FROM pg_class c
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND (c.relnamespace = 'vpcflow'::regnamespace
+       OR EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+                    AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vpcflow')));
+
+-- Every function of the extension or in schema vpcflow.
+CREATE TEMP VIEW audit_functions AS
+SELECT p.oid, p.oid::regprocedure::text AS fn, l.lanname, p.prosecdef, p.proconfig,
+       p.prosqlbody IS NOT NULL AS standard_body, p.proowner, p.proacl, p.prokind
+FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+WHERE p.pronamespace = 'vpcflow'::regnamespace
+   OR EXISTS (SELECT 1 FROM pg_depend d
+              WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+                AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vpcflow'));
+
+-- Make sure there is a partition to audit.
+SELECT vpcflow.ensure_partitions('2020-01-01', '2020-01-02');
+
+SELECT * FROM no_plan();
+
+SELECT cmp_ok((SELECT count(*) FROM audit_relations), '>=', 10::bigint,
+    'the audit sees the extension''s relations');
+SELECT cmp_ok((SELECT count(*) FROM audit_functions), '>=', 50::bigint,
+    'the audit sees the extension''s functions');
+
+-- ---------------------------------------------------------------- tables
+SELECT ok(r.relrowsecurity AND r.relforcerowsecurity
+          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = r.oid
+                      AND p.polcmd IN ('r', '*') AND 'vpcflow_reader'::regrole::oid = ANY (p.polroles))
+          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = r.oid
+                      AND p.polname = 'vpcflow_admin_all'),
+    format('table %s: row-level security enabled and forced, with a reader and an admin policy', r.rel))
+FROM audit_relations r
+WHERE r.relkind IN ('r', 'p') AND NOT r.relispartition
+  AND r.rel NOT IN (SELECT rel FROM allow_tables)
+ORDER BY r.rel;
+
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_attribute a
+                      WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+                        AND (a.attname ~ 'account' OR a.attname IN ('file_name', 'raw_line'))),
+    format('allow-listed table %s has no account or file column (%s)', r.rel, t.reason))
+FROM audit_relations r JOIN allow_tables t USING (rel)
+ORDER BY r.rel;
+
+SELECT is((SELECT count(*) FROM allow_tables t WHERE NOT EXISTS
+              (SELECT 1 FROM audit_relations r WHERE r.rel = t.rel)), 0::bigint,
+    'every allow-listed table exists (no stale entries)');
+
+-- ---------------------------------------------------------------- partitions
+SELECT ok(NOT EXISTS (SELECT 1 FROM aclexplode(r.relacl) a WHERE a.grantee <> r.relowner),
+    format('partition %s is granted to nobody: it is read through its parent''s policies', r.rel))
+FROM audit_relations r
+WHERE r.relispartition
+ORDER BY r.rel;
+
+-- ---------------------------------------------------------------- views
+SELECT ok(coalesce('security_invoker=true' = ANY (r.reloptions), false)
+          OR r.rel IN (SELECT rel FROM allow_views),
+    format('view %s is security_invoker%s', r.rel,
+           coalesce(' (allow-listed: ' || (SELECT reason FROM allow_views v WHERE v.rel = r.rel) || ')', '')))
+FROM audit_relations r
+WHERE r.relkind = 'v'
+ORDER BY r.rel;
+
+-- ---------------------------------------------------------------- relations RLS cannot protect
+SELECT ok(NOT EXISTS (SELECT 1 FROM aclexplode(r.relacl) a WHERE a.grantee <> r.relowner),
+    format('%s %s (no row-level security possible) is granted to nobody; read it through a '
+           'protecting view', CASE r.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END,
+           r.rel))
+FROM audit_relations r
+WHERE r.relkind IN ('m', 'f')
+ORDER BY r.rel;
+
+SELECT is(ARRAY(SELECT r.rel FROM audit_relations r
+                WHERE EXISTS (SELECT 1 FROM aclexplode(r.relacl) a WHERE a.grantee = 0)
+                ORDER BY 1), '{}'::text[],
+    'no relation is granted to PUBLIC');
+
+-- ---------------------------------------------------------------- functions
+SELECT ok(EXISTS (SELECT 1 FROM unnest(f.proconfig) c WHERE c LIKE 'search\_path=%') OR f.standard_body,
+    format('%s function %s pins search_path or has a SQL-standard body', f.lanname, f.fn))
+FROM audit_functions f
+WHERE f.lanname IN ('sql', 'plpgsql')
+ORDER BY f.fn;
+
+SELECT ok(f.fn IN (SELECT fn FROM allow_definer)
+          AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = f.proowner)
+          AND EXISTS (SELECT 1 FROM unnest(f.proconfig) c WHERE c LIKE 'search\_path=%')
+          AND NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(f.proacl, acldefault('f', f.proowner))) a
+                          WHERE a.grantee = 0),
+    format('SECURITY DEFINER %s: allow-listed, owned by %s (not a superuser), pins search_path, '
+           'not executable by PUBLIC', f.fn, pg_get_userbyid(f.proowner)))
+FROM audit_functions f
+WHERE f.prosecdef
+ORDER BY f.fn;
+
+SELECT is((SELECT count(*) FROM allow_definer a WHERE NOT EXISTS
+              (SELECT 1 FROM audit_functions f WHERE f.fn = a.fn AND f.prosecdef)), 0::bigint,
+    'every allow-listed SECURITY DEFINER function exists and is one');
+
+-- Functions that change the store or run maintenance are not executable by
+-- PUBLIC: ingest, partitions, protection, enrichment loaders.
+SELECT ok(NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(f.proacl, acldefault('f', f.proowner))) a
+                      WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'),
+    format('%s is not executable by PUBLIC', f.fn))
+FROM audit_functions f
+WHERE f.fn ~ '^vpcflow\.(ingest_|partition_for|attach_partition|ensure_partitions|protect_relation|replace_prefix_set|load_|publish_anonymized|anonymized_flows)'
+ORDER BY f.fn;
+
+SELECT * FROM finish();
+ROLLBACK;
