@@ -8,7 +8,7 @@ MODULE_big  = vpcflow
 # Pure C modules with no PostgreSQL dependency (shared with the loader and
 # the fuzz harness), then the server-side modules.
 PURE_OBJS   = src/flowparse.o src/idcodec.o src/envelope.o src/lpmtrie.o src/aggformat.o \
-              src/cryptopan.o
+              src/cryptopan.o src/flowrec.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o src/flow_record.o \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \

@@ -20,11 +20,12 @@
 #include "utils/inet.h"
 #include "utils/timestamp.h"
 
+#include "flowrec.h"
 #include "idcodec.h"
 #include "vpcflow.h"
 
 #define FLOW_RECORD_SIZE	320
-#define FLOW_RECORD_STRINGS 204
+#define FLOW_RECORD_STRINGS FLOWREC_STRINGS
 #define FLOW_RECORD_FIELDS	(FF_TRAFFIC_PATH + 1)	/* v2..v5 */
 #define FLOW_RECORD_SEND_VERSION 1
 
@@ -87,45 +88,41 @@ rec_isnull(const FlowRecord *r, int f)
 static void
 rec_put_string(FlowRecord *r, const char *s, size_t len)
 {
-	uint8		enc[ID_ENCODED_MAX(FLOW_RECORD_STRINGS)];
-	size_t		n;
-
-	if (len > FLOW_RECORD_STRINGS ||
-		(n = id_encode(s, len, enc)) + 1 > (size_t) (FLOW_RECORD_STRINGS - r->strings_used))
+	if (!flowrec_put_string(r->strings, &r->strings_used, s, len))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("ids and names of the record do not fit in a flow_record"),
 				 errdetail("A flow_record holds at most %d bytes of encoded ids and names.",
 						   FLOW_RECORD_STRINGS),
 				 errhint("Store such records with vpcflow.parse() into vpcflow.flows.")));
-	r->strings[r->strings_used++] = (uint8) n;
-	memcpy(r->strings + r->strings_used, enc, n);
-	r->strings_used += n;
 }
 
 /*
  * Find string field f; returns its encoding and length, or NULL.  Checks
- * every length against the area, so a corrupt value cannot over-read.
+ * every length against the area (flowrec.c), so a corrupt value cannot
+ * over-read.
  */
 static const uint8 *
 rec_get_string(const FlowRecord *r, int f, size_t *len)
 {
-	size_t		pos = 0;
+	int			k = 0;
 
 	for (int i = 0; i < NUM_STRING_FIELDS; i++)
 	{
 		if (rec_isnull(r, string_fields[i]))
 			continue;
-		if (pos >= r->strings_used || pos + 1 + r->strings[pos] > r->strings_used)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("corrupt flow_record value")));
 		if (string_fields[i] == f)
 		{
-			*len = r->strings[pos];
-			return r->strings + pos + 1;
+			bool		corrupt;
+			const uint8 *p = flowrec_get_string(r->strings, r->strings_used, k, len, &corrupt);
+
+			if (corrupt)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("corrupt flow_record value")));
+			return p;
 		}
-		pos += 1 + r->strings[pos];
+		k++;
 	}
 	return NULL;
 }
@@ -248,33 +245,29 @@ record_from_line(FlowParser *parser, const char *line, size_t len, const char *w
 	return NULL;
 }
 
-static int
-count_tokens(const char *s)
-{
-	int			n = 0;
-
-	while (*s)
-	{
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s && *s != '\r' && *s != '\n')
-			n++;
-		while (*s && *s != ' ' && *s != '\t')
-			s++;
-	}
-	return n;
-}
-
 /* The text form: a v2 default line (14 fields), or the v5 29-field line. */
 static FlowRecord *
 record_from_text_form(const char *line, size_t len, const char *what)
 {
 	FlowParser	parser;
+	FlowRow    *row = palloc(sizeof(FlowRow));
 
-	flow_parser_init(&parser);
-	if (count_tokens(line) > 14)
-		(void) flow_parser_set_format(&parser, "v5", 2);
-	return record_from_line(&parser, line, len, what);
+	switch (flowrec_parse_text(&parser, line, len, row))
+	{
+		case FLOW_LINE_RECORD:
+			return record_from_row(&parser, row);
+		case FLOW_LINE_ERROR:
+			flow_report_parse_error(&parser, what, 1);
+			break;
+		case FLOW_LINE_HEADER:
+		case FLOW_LINE_BLANK:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("%s is not a flow-log record: \"%.*s\"", what, (int) Min(len, 200), line),
+			 errhint("Pass one record line; header and blank lines hold no record.")));
+	return NULL;
 }
 
 PG_FUNCTION_INFO_V1(flow_record_in);

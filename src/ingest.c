@@ -74,6 +74,7 @@ resolve_path(const char *given)
 	char	   *dir;
 	char	   *result;
 	bool		inside;
+	int			save_errno;
 	Oid			writer = get_role_oid("vpcflow_writer", true);
 
 	if (is_absolute_path(given))
@@ -99,11 +100,30 @@ resolve_path(const char *given)
 						   "members cannot ingest server files.")));
 	/* realpath() resolves symlinks and "..", so the check sees the target */
 	resolved = realpath(path, NULL);
+	save_errno = errno;
+	dir = realpath(vpcflow_ingest_directory, NULL);
 	if (resolved == NULL)
+	{
+
+		/*
+		 * Say "could not open" only for a path inside the directory: for any
+		 * other the answer must not tell whether it exists.
+		 */
+		char	   *configured = pstrdup(vpcflow_ingest_directory);
+
+		canonicalize_path(configured);
+		inside = (dir != NULL && path_is_prefix_of_path(dir, path) && strcmp(dir, path) != 0) ||
+			(path_is_prefix_of_path(configured, path) && strcmp(configured, path) != 0);
+		free(dir);
+		if (!inside)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("file \"%s\" is outside vpcflow.ingest_directory", given)));
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", given)));
-	dir = realpath(vpcflow_ingest_directory, NULL);
+	}
 	inside = dir != NULL && path_is_prefix_of_path(dir, resolved) &&
 		strcmp(dir, resolved) != 0;
 	result = pstrdup(resolved);

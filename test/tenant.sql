@@ -219,6 +219,28 @@ SELECT is(pg_temp.error_as('tap_tenant_a', 'SELECT count(*) FROM vpcflow.interfa
 SELECT alike(pg_temp.error_as('tap_tenant_b', 'SELECT count(*) FROM vpcflow.flows WHERE pg_temp.trap(account_id::text)'),
     'P0001: leaked account 2%', 'the trap does fire on rows a tenant may see (the check can fail)');
 
+-- ---------------------------------------------------------------- statistics
+-- pg_stats hides the statistics (most common values: accounts, addresses)
+-- of tables under row-level security, and of partitions nobody is granted.
+ANALYZE vpcflow.flows;
+CREATE FUNCTION pg_temp.count_as(role name, sql text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', role);
+    EXECUTE sql INTO n;
+    RESET ROLE;
+    RETURN n;
+END $$;
+SELECT is(pg_temp.count_as('tap_tenant_a',
+    'SELECT count(*) FROM pg_stats WHERE schemaname = ''vpcflow'' AND tablename ~ ''^(flows|ingest_|interfaces|tenant_)'''),
+    0::bigint,
+    'a tenant reads no column statistics of the store, its partitions or the ingest log');
+SELECT cmp_ok(pg_temp.count_as('tap_admin',
+    'SELECT count(*) FROM pg_stats WHERE schemaname = ''vpcflow'' AND tablename ~ ''^flows'''), '>', 0::bigint,
+    'an admin does read them (the check can fail)');
+
 -- ---------------------------------------------------------------- roles outside the model
 SELECT is(pg_temp.seen_as('tap_sneaky', 'vpcflow.flows', 'account_id'), '{}'::text[],
     'a role granted SELECT on flows but not vpcflow_reader sees no rows (default deny)');
