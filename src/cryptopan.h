@@ -34,7 +34,16 @@ typedef struct CryptoPan
 {
 	Aes128		aes;
 	uint8_t		pad[16];
+	uint8_t		round_keys[11][16]; /* aes.rk as bytes, for AES-NI */
 } CryptoPan;
+
+/*
+ * Whether cryptopan_anonymize uses the CPU's AES instructions (x86-64 with
+ * AES-NI); cryptopan_use_aesni(0) forces the portable tables (for tests and
+ * benchmarks).  Both give the same results.
+ */
+int			cryptopan_aesni_available(void);
+void		cryptopan_use_aesni(int on);
 
 void		cryptopan_init(CryptoPan *cp, const uint8_t key[CRYPTOPAN_KEY_LEN]);
 
