@@ -19,7 +19,7 @@ OBJS        = $(PURE_OBJS) \
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
 SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
-              src/parse_funcs.sql src/flow_record.sql src/operators.sql \
+              src/parse_funcs.sql src/flow_record.sql src/operators.sql src/tenancy.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
               src/ingest.sql src/roles.sql \

@@ -186,6 +186,9 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TABLE vpcflow.%I (LIKE vpcflow.flows INCLUDING DEFAULTS '
                    'INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)', name);
+    -- readers reach partitions only through vpcflow.flows, whose row-level
+    -- security then applies: no grants, whatever default privileges say
+    EXECUTE format('REVOKE ALL ON vpcflow.%I FROM PUBLIC, vpcflow_reader, vpcflow_writer', name);
     IF attach THEN
         EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION vpcflow.%I FOR VALUES FROM (%L) TO (%L)',
                        name, lo, hi);

@@ -18,7 +18,9 @@
 --     has a SQL-standard body (BEGIN ATOMIC / RETURN: names bound at CREATE);
 --   * every SECURITY DEFINER function is allow-listed with the reason, owned
 --     by a role that is not a superuser, pins search_path and is not
---     executable by PUBLIC.
+--     executable by PUBLIC;
+--   * every LEAKPROOF function (run before the policies) is a reviewed C
+--     comparison, hash or conversion.
 --
 -- A branch adding a relation or function that breaks a rule fails here:
 -- protect it (vpcflow.protect_relation) or, if it holds no per-account
@@ -71,7 +73,7 @@ WHERE p.pronamespace = 'vpcflow'::regnamespace
                 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'vpcflow'));
 
 -- Make sure there is a partition to audit.
-SELECT vpcflow.ensure_partitions('2020-01-01', '2020-01-02');
+DO $$ BEGIN PERFORM vpcflow.ensure_partitions('2020-01-01', '2020-01-02'); END $$;
 
 SELECT * FROM no_plan();
 
@@ -154,6 +156,22 @@ ORDER BY f.fn;
 SELECT is((SELECT count(*) FROM allow_definer a WHERE NOT EXISTS
               (SELECT 1 FROM audit_functions f WHERE f.fn = a.fn AND f.prosecdef)), 0::bigint,
     'every allow-listed SECURITY DEFINER function exists and is one');
+
+-- LEAKPROOF functions may run before the policies (on other tenants' rows),
+-- so each must be C code that cannot fail or print depending on its input:
+-- comparisons, hashes and conversions of the vpcflow types (reviewed: they
+-- compare or copy validated stored bytes and raise no errors).  A new one
+-- needs that review and an entry in this pattern.
+SELECT ok(f.lanname = 'c'
+          AND f.fn ~ ('^vpcflow\.((awsid|flow_action|log_status|flow_direction|ipprefix|flow_record)'
+                      '_(eq|ne|lt|le|gt|ge|cmp|hash|hash_extended)'
+                      '|ipprefix_(contains|contains_strict|contained|contained_strict|overlaps'
+                      '|contains_inet|contains_strict_inet)'
+                      '|inet_contained_(strict_)?by_ipprefix|inet|cidr|masklen|family)\('),
+    format('LEAKPROOF %s is a reviewed C comparison, hash or conversion', f.fn))
+FROM audit_functions f JOIN pg_proc p ON p.oid = f.oid
+WHERE p.proleakproof
+ORDER BY f.fn;
 
 -- Functions that change the store or run maintenance are not executable by
 -- PUBLIC: ingest, partitions, protection, enrichment loaders.

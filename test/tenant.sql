@@ -252,6 +252,16 @@ SELECT is(pg_temp.seen_as('tap_writer', 'vpcflow.flows', 'account_id'), '{}'::te
 SELECT is(pg_temp.seen_as('tap_admin', 'vpcflow.flows', 'account_id'),
     pg_temp.seen_as(NULL, 'vpcflow.flows', 'account_id'), 'an admin member sees every account');
 
+-- ---------------------------------------------------------------- partitions stay ungranted
+-- even when default privileges would grant new tables to readers
+ALTER DEFAULT PRIVILEGES FOR ROLE vpcflow_admin IN SCHEMA vpcflow GRANT SELECT ON TABLES TO vpcflow_reader;
+DO $$ BEGIN PERFORM vpcflow.ensure_partitions('2031-01-01', '2031-01-02'); END $$;
+SELECT is((SELECT count(*) FROM vpcflow.partitions p JOIN pg_class c ON c.oid = p.partition
+           CROSS JOIN LATERAL aclexplode(c.relacl) a
+           WHERE p.lower_bound = '2031-01-01' AND a.grantee <> c.relowner), 0::bigint,
+    'a partition made under default privileges that grant readers is granted to nobody');
+ALTER DEFAULT PRIVILEGES FOR ROLE vpcflow_admin IN SCHEMA vpcflow REVOKE SELECT ON TABLES FROM vpcflow_reader;
+
 -- ---------------------------------------------------------------- what a tenant cannot do
 SELECT alike(pg_temp.error_as('tap_tenant_a', e.sql), '42501: %', 'tenant a cannot ' || e.what)
 FROM (VALUES

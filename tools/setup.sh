@@ -25,6 +25,7 @@ PACKAGES=(
     clang
     libclang-rt-14-dev                       # libFuzzer runtime for fuzz/
     python3
+    libssl-dev                               # bench/cryptopan.sh baseline (OpenSSL EVP)
 )
 
 build=1
