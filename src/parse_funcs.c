@@ -20,7 +20,9 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "cloudflow.h"
 #include "envelope.h"
+#include "utils/memutils.h"
 #include "vpcflow.h"
 
 /* res: a buffer of the caller's, reused row after row */
@@ -86,6 +88,7 @@ flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls)
 				case FK_ACTION:
 				case FK_LOG_STATUS:
 				case FK_DIRECTION:
+				case FK_PROVIDER:
 					values[f] = CharGetDatum((char) v->i);
 					break;
 			}
@@ -101,6 +104,36 @@ flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row, bool *isnull)
 	StringInfoData buf;
 	char	   *tmp;
 
+	if (row->extra_json.ptr != NULL)
+	{
+		/*
+		 * The GCP / Azure readers' object, valid JSON by construction.
+		 * Consecutive rows often carry the same one (every tuple of an
+		 * Azure ACL), so the last conversion is kept for reuse.
+		 */
+		static MemoryContext cache_cxt = NULL;
+		static char *cache_text = NULL;
+		static uint32 cache_len = 0;
+		static Datum cache_datum;
+		MemoryContext old;
+
+		*isnull = false;
+		if (cache_text != NULL && cache_len == row->extra_json.len &&
+			memcmp(cache_text, row->extra_json.ptr, cache_len) == 0)
+			return cache_datum;
+		if (cache_cxt == NULL)
+			cache_cxt = AllocSetContextCreate(TopMemoryContext, "vpcflow extra cache",
+											  ALLOCSET_SMALL_SIZES);
+		cache_text = NULL;
+		MemoryContextReset(cache_cxt);
+		old = MemoryContextSwitchTo(cache_cxt);
+		tmp = pnstrdup(row->extra_json.ptr, row->extra_json.len);
+		cache_datum = DirectFunctionCall1(jsonb_in, CStringGetDatum(tmp));
+		cache_text = tmp;
+		cache_len = row->extra_json.len;
+		MemoryContextSwitchTo(old);
+		return cache_datum;
+	}
 	if (fmt->nunknown == 0)
 	{
 		*isnull = true;
@@ -325,9 +358,32 @@ parse_one_line(void *arg, const char *line, size_t len, uint64 line_no)
 	}
 }
 
+static void
+parse_cloud_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
+{
+	ParseState *ps = (ParseState *) arg;
+	TupleDesc	desc = ps->rsinfo->setDesc;
+
+	flow_fill_tuple(&ps->parser, row, ps->map, desc->natts, 0, ps->values, ps->nulls);
+	tuplestore_putvalues(ps->rsinfo->setResult, desc, ps->values, ps->nulls);
+}
+
+static void
+parse_cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *field,
+				const char *message)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid flow-log record in input line %zu, %s%s%s", line,
+					field ? "field " : "", field ? field : "", field ? ": " : ""),
+			 errdetail("%s", message)));
+}
+
 /*
  * vpcflow.parse(data text, format text DEFAULT NULL) RETURNS SETOF vpcflow.flows
  * Every record becomes a row of the store; a bad line is an error naming it.
+ * GCP and Azure documents (detected, or format => 'gcp', 'azure-nsg',
+ * 'azure-vnet') give one row per entry or flow tuple.
  */
 PG_FUNCTION_INFO_V1(vpcflow_parse);
 Datum
@@ -335,6 +391,7 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 {
 	ParseState *ps;
 	text	   *data;
+	int			provider;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -343,6 +400,11 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 	ps = palloc0(sizeof(ParseState));
 	flow_parser_init(&ps->parser);
 	if (!PG_ARGISNULL(1))
+		provider = cloud_format_code(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
+									 VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)));
+	else
+		provider = cloud_detect(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
+	if (!PG_ARGISNULL(1) && provider == 0)
 	{
 		text	   *format = PG_GETARG_TEXT_PP(1);
 
@@ -355,6 +417,18 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 	ps->map = flow_attr_map(ps->rsinfo->setDesc);
 	ps->values = palloc(sizeof(Datum) * ps->rsinfo->setDesc->natts);
 	ps->nulls = palloc(sizeof(bool) * ps->rsinfo->setDesc->natts);
+	if (provider > FLOW_PROVIDER_AWS)
+	{
+		CloudReader *r = palloc(sizeof(CloudReader));
+
+		if (cloud_parse(r, provider, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+						parse_cloud_row, parse_cloud_bad, ps) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid %s flow-log JSON in input line %zu: %s",
+							flow_label_name(FK_PROVIDER, provider), r->js.line, r->error)));
+		return (Datum) 0;
+	}
 	flow_document_lines("input", VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
 						parse_one_line, ps);
 	return (Datum) 0;
@@ -368,7 +442,7 @@ vpcflow_fields(PG_FUNCTION_ARGS)
 	static const char *const kind_names[] = {
 		"smallint", "integer", "smallint", "bigint", "timestamptz", "inet",
 		"vpcflow.awsid", "text", "vpcflow.flow_action", "vpcflow.log_status",
-		"vpcflow.flow_direction"
+		"vpcflow.flow_direction", "vpcflow.cloud_provider"
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
