@@ -1,7 +1,8 @@
 -- One-byte label types: vpcflow.flow_action, vpcflow.log_status,
 -- vpcflow.flow_direction and vpcflow.cloud_provider (docs/providers.md).
--- They differ only in their labels (kept in C), so one template creates each type, its comparison functions and its
--- implicit cast to text (operators: operators.sql).
+-- They differ only in their labels (kept in C), so one template creates
+-- each type, its comparison functions and its implicit cast to text
+-- (operators: operators.sql).
 DO $labels$
 DECLARE
     t text;
