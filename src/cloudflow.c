@@ -58,10 +58,16 @@ at_char(const CloudReader *r, size_t at, char c)
 	return at < r->js.len && r->js.buf[at] == c;
 }
 
-static bool
+static inline bool
 key_is(const char *key, size_t klen, const char *name)
 {
-	return klen == strlen(name) && memcmp(key, name, klen) == 0;
+	/* names are short literals: compare as we go, no strlen */
+	size_t		i;
+
+	for (i = 0; i < klen; i++)
+		if (name[i] != key[i] || name[i] == '\0')
+			return false;
+	return name[i] == '\0';
 }
 
 /*
@@ -414,6 +420,20 @@ extra_add(CloudReader *r, const char *key, size_t klen, size_t vstart, size_t ve
 		bad_in(r, NULL, "fields kept in extra exceed 64 kB");
 		return;
 	}
+	/* PostgreSQL's jsonb cannot hold U+0000: an escaped \u0000 is an error */
+	for (size_t p = vstart; p + 6 <= vend; p++)
+		if (memcmp(r->js.buf + p, "\\u0000", 6) == 0)
+		{
+			size_t		nbs = 0;
+
+			while (p - nbs > vstart && r->js.buf[p - nbs - 1] == '\\')
+				nbs++;
+			if (nbs % 2 == 0)
+			{
+				bad_in(r, NULL, "a value kept in extra holds \\u0000, which jsonb cannot store");
+				return;
+			}
+		}
 	r->extra[r->extra_len] = r->extra_len == 0 ? '{' : ',';
 	r->extra_len++;
 	memcpy(r->extra + r->extra_len, key, klen);

@@ -63,7 +63,7 @@ json_unexpected(JsonScan *e, const char *expected)
 }
 
 void
-json_skip_ws(JsonScan *e)
+json_skip_ws_slow(JsonScan *e)
 {
 	while (e->pos < e->len)
 	{
@@ -73,6 +73,37 @@ json_skip_ws(JsonScan *e)
 			break;
 		e->pos++;
 	}
+}
+
+/*
+ * Length of the run of plain string bytes (printable ASCII other than '"'
+ * and '\\') at b[p..len), eight at a time: a word has none of the bytes
+ * that end a run when no byte is below 0x20 or at or above 0x80 and none
+ * equals '"' or '\\' (the classic has-zero / has-less bit tricks).
+ */
+static size_t
+plain_run(const unsigned char *b, size_t p, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	size_t		start = p;
+
+	while (len - p >= 8)
+	{
+		uint64_t	v,
+					q,
+					s;
+
+		memcpy(&v, b + p, 8);
+		q = v ^ (ones * '"');
+		s = v ^ (ones * '\\');
+		if ((((q - ones) & ~q) | ((s - ones) & ~s) | (v - ones * 0x20) | v) & highs)
+			break;
+		p += 8;
+	}
+	while (p < len && b[p] >= 0x20 && b[p] < 0x80 && b[p] != '"' && b[p] != '\\')
+		p++;
+	return p - start;
 }
 
 static bool
@@ -208,8 +239,7 @@ json_read_string(JsonScan *e, size_t *pp, char *out, size_t cap,
 		uint32_t	cp;
 
 		/* printable ASCII is copied in runs */
-		while (p < len && b[p] >= 0x20 && b[p] < 0x80 && b[p] != '"' && b[p] != '\\')
-			p++;
+		p += plain_run(b, p, len);
 		put(out, cap, &n, b + run, p - run);
 		if (p >= len)
 			return json_fail(e, *pp, "unterminated string");

@@ -50,7 +50,20 @@ extern int	json_fail(JsonScan *js, size_t at, const char *fmt,...)
 /* Error for the byte at js->pos (or the end) not being what was expected. */
 extern int	json_unexpected(JsonScan *js, const char *expected);
 
-extern void json_skip_ws(JsonScan *js);
+extern void json_skip_ws_slow(JsonScan *js);
+
+/* Skip blanks; inline, as compact JSON mostly has none. */
+static inline void
+json_skip_ws(JsonScan *js)
+{
+	if (js->pos < js->len)
+	{
+		char		c = js->buf[js->pos];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			json_skip_ws_slow(js);
+	}
+}
 
 /* True (and past it) when the next non-blank byte is c. */
 extern bool json_accept(JsonScan *js, char c);

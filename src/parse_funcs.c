@@ -22,6 +22,7 @@
 
 #include "cloudflow.h"
 #include "envelope.h"
+#include "common/hashfn.h"
 #include "utils/memutils.h"
 #include "vpcflow.h"
 
@@ -96,6 +97,58 @@ flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls)
 	}
 }
 
+/*
+ * jsonb for the GCP / Azure readers' extra object (valid JSON by
+ * construction).  Flow logs repeat the same few objects (a peer VM and its
+ * VPC, a location, an Azure ACL) row after row, so conversions are kept in
+ * a small direct-mapped cache keyed by the text: the datum is valid until
+ * the next call, callers copy it into their tuple.
+ */
+#define EXTRA_CACHE_SLOTS 1024
+
+typedef struct ExtraSlot
+{
+	char	   *text;
+	uint32		len;
+	Datum		datum;
+} ExtraSlot;
+
+static Datum
+extra_json_datum(const char *text, uint32 len)
+{
+	static MemoryContext cache_cxt = NULL;
+	static ExtraSlot *slots = NULL;
+	ExtraSlot  *slot;
+	MemoryContext old;
+	char	   *tmp;
+
+	if (cache_cxt == NULL)
+	{
+		cache_cxt = AllocSetContextCreate(TopMemoryContext, "vpcflow extra cache",
+										  ALLOCSET_DEFAULT_SIZES);
+		slots = MemoryContextAllocZero(cache_cxt, sizeof(ExtraSlot) * EXTRA_CACHE_SLOTS);
+	}
+	slot = &slots[hash_bytes((const unsigned char *) text, (int) len) % EXTRA_CACHE_SLOTS];
+	if (slot->text != NULL && slot->len == len && memcmp(slot->text, text, len) == 0)
+		return slot->datum;
+	if (slot->text != NULL)
+	{
+		pfree(slot->text);
+		pfree(DatumGetPointer(slot->datum));
+		slot->text = NULL;
+	}
+	/* long objects are rare and not worth keeping */
+	if (len > 4096)
+		return DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(text, len)));
+	old = MemoryContextSwitchTo(cache_cxt);
+	tmp = pnstrdup(text, len);
+	slot->datum = DirectFunctionCall1(jsonb_in, CStringGetDatum(tmp));
+	slot->text = tmp;
+	slot->len = len;
+	MemoryContextSwitchTo(old);
+	return slot->datum;
+}
+
 /* Values of header columns we do not know, kept as {"name": "value"}. */
 Datum
 flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row, bool *isnull)
@@ -106,33 +159,8 @@ flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row, bool *isnull)
 
 	if (row->extra_json.ptr != NULL)
 	{
-		/*
-		 * The GCP / Azure readers' object, valid JSON by construction.
-		 * Consecutive rows often carry the same one (every tuple of an
-		 * Azure ACL), so the last conversion is kept for reuse.
-		 */
-		static MemoryContext cache_cxt = NULL;
-		static char *cache_text = NULL;
-		static uint32 cache_len = 0;
-		static Datum cache_datum;
-		MemoryContext old;
-
 		*isnull = false;
-		if (cache_text != NULL && cache_len == row->extra_json.len &&
-			memcmp(cache_text, row->extra_json.ptr, cache_len) == 0)
-			return cache_datum;
-		if (cache_cxt == NULL)
-			cache_cxt = AllocSetContextCreate(TopMemoryContext, "vpcflow extra cache",
-											  ALLOCSET_SMALL_SIZES);
-		cache_text = NULL;
-		MemoryContextReset(cache_cxt);
-		old = MemoryContextSwitchTo(cache_cxt);
-		tmp = pnstrdup(row->extra_json.ptr, row->extra_json.len);
-		cache_datum = DirectFunctionCall1(jsonb_in, CStringGetDatum(tmp));
-		cache_text = tmp;
-		cache_len = row->extra_json.len;
-		MemoryContextSwitchTo(old);
-		return cache_datum;
+		return extra_json_datum(row->extra_json.ptr, row->extra_json.len);
 	}
 	if (fmt->nunknown == 0)
 	{
