@@ -7,8 +7,8 @@ MODULE_big  = vpcflow
 
 # Pure C modules with no PostgreSQL dependency (shared with the loader and
 # the fuzz harness), then the server-side modules.
-PURE_OBJS   = src/flowparse.o src/idcodec.o src/envelope.o src/lpmtrie.o src/aggformat.o \
-              src/cryptopan.o src/flowrec.o
+PURE_OBJS   = src/flowparse.o src/idcodec.o src/jsonscan.o src/envelope.o src/cloudflow.o \
+              src/lpmtrie.o src/aggformat.o src/cryptopan.o src/flowrec.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o src/flow_record.o \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \
@@ -22,7 +22,7 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/parse_funcs.sql src/flow_record.sql src/operators.sql src/tenancy.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
-              src/ingest.sql src/roles.sql \
+              src/ingest.sql src/providers.sql src/roles.sql \
               src/anonymize.sql src/security.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
@@ -50,13 +50,13 @@ src/vpcflow-parsebench: bench/parsebench.c src/flowparse.c src/flowparse.h
 	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -o $@ bench/parsebench.c src/flowparse.c
 
 # vpcflow-load: the libpq bulk loader (loader/), sharing the pure-C parser.
-LOADER_SRCS = loader/vpcflow-load.c src/flowparse.c src/envelope.c
+LOADER_SRCS = loader/vpcflow-load.c src/flowparse.c src/jsonscan.c src/envelope.c src/cloudflow.c
 PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
 all: vpcflow-load
 
-vpcflow-load: $(LOADER_SRCS) src/flowparse.h src/envelope.h
+vpcflow-load: $(LOADER_SRCS) src/flowparse.h src/jsonscan.h src/envelope.h src/cloudflow.h
 	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -I$(PG_INCLUDEDIR) -o $@ $(LOADER_SRCS) \
 		-L$(PG_LIBDIR) -lpq -lz -lpthread
 

@@ -7,7 +7,7 @@
  * {"message": ...} document that must give the same bytes back, and then
  * split into lines for flow_parse_line, as ingest does.
  *
- * fuzz sources: src/envelope.c src/flowparse.c
+ * fuzz sources: src/envelope.c src/jsonscan.c src/flowparse.c
  */
 #include "envelope.h"
 #include "fuzz_common.h"

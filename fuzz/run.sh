@@ -11,7 +11,7 @@
 #   " * fuzz sources: src/a.c src/b.c"
 # and may have a libFuzzer dictionary fuzz/<name>.dict.
 # Usage: fuzz/run.sh [name ...]
-#   (parse, envelope, idcodec, ipprefix, lpm, aggstate; default: all)
+#   (parse, envelope, cloud, idcodec, ipprefix, lpm, aggstate; default: all)
 # FUZZ_SECONDS=0 only replays the seed corpus.
 # FUZZ_JOBS (default: the number of CPUs) harnesses are built and run at
 # once, each for the full FUZZ_SECONDS; results print in the usual order.

@@ -28,6 +28,7 @@
 #include <libpq-fe.h>
 #include <zlib.h>
 
+#include "cloudflow.h"
 #include "envelope.h"
 #include "flowparse.h"
 
@@ -292,15 +293,36 @@ dry_line(DryCounts *dc, const char *line, size_t len, size_t line_no)
 	}
 }
 
+static void
+dry_cloud_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
+{
+	(void) row, (void) raw, (void) rawlen, (void) line;
+	((DryCounts *) arg)->records++;
+}
+
+static void
+dry_cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *field,
+			  const char *message)
+{
+	DryCounts  *dc = (DryCounts *) arg;
+
+	(void) raw, (void) rawlen;
+	if (dc->errors++ < 5)
+		fprintf(stderr, "%s:%zu: %s%s%s\n", dc->path, line, field ? field : "",
+				field ? ": " : "", message);
+}
+
 static int
 dry_run_file(const char *path, const char *data, size_t len, long long *records, long long *errors)
 {
 	DryCounts  *dc = calloc(1, sizeof(DryCounts));
+	int			provider;
 	char	   *text = NULL;
 	size_t		tlen = 0;
 
 	flow_parser_init(&dc->parser);
-	if (opts.format && !flow_parser_set_format(&dc->parser, opts.format, strlen(opts.format)))
+	if (opts.format && cloud_format_code(opts.format, strlen(opts.format)) == 0 &&
+		!flow_parser_set_format(&dc->parser, opts.format, strlen(opts.format)))
 	{
 		fprintf(stderr, "vpcflow-load: invalid format: %s\n", dc->parser.error.message);
 		exit(2);
@@ -343,7 +365,22 @@ dry_run_file(const char *path, const char *data, size_t len, long long *records,
 		data = text;
 		len = tlen;
 	}
-	if (flow_envelope_detect(data, len))
+	provider = opts.format ? cloud_format_code(opts.format, strlen(opts.format))
+		: cloud_detect(data, len);
+	if (provider > FLOW_PROVIDER_AWS)
+	{
+		/* GCP / Azure: the shared reader, as the server runs it */
+		CloudReader *r = malloc(sizeof(CloudReader));
+
+		if (cloud_parse(r, provider, data, len, dry_cloud_row, dry_cloud_bad, dc) < 0)
+		{
+			fprintf(stderr, "%s:%zu: invalid %s flow-log JSON: %s\n", path, r->js.line,
+					flow_label_name(FK_PROVIDER, provider), r->error);
+			dc->errors++;
+		}
+		free(r);
+	}
+	else if (flow_envelope_detect(data, len))
 	{
 		FlowEnvelope *e = malloc(sizeof(FlowEnvelope));
 		char	   *msg = malloc(1 << 20);

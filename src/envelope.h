@@ -28,8 +28,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "jsonscan.h"
+
 /* Deepest nesting of arrays and objects accepted, counting from the top. */
-#define FLOW_ENVELOPE_MAX_DEPTH		64
+#define FLOW_ENVELOPE_MAX_DEPTH		JSON_SCAN_MAX_DEPTH
 
 /* Longest log stream name kept, in bytes (AWS allows 512 characters). */
 #define FLOW_ENVELOPE_STREAM_MAX	1024
@@ -67,15 +69,10 @@ typedef struct FlowEnvelope
 	char		error[160];
 
 	/* private */
-	const char *buf;
-	size_t		len;
-	size_t		pos;
-	size_t		lc_pos;			/* line_at's cache: offset and its line */
-	size_t		lc_line;
+	JsonScan	js;				/* the document; its errors are sticky */
 	size_t		nevents;
 	int			state;
 	bool		in_array;		/* inside a top-level array */
-	bool		failed;			/* errors are sticky */
 	FlowEnvelopeObject top;		/* the current top-level object */
 } FlowEnvelope;
 

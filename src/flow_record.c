@@ -134,7 +134,7 @@ record_from_row(const FlowParser *parser, const FlowRow *row)
 	FlowRecord *r = palloc0(sizeof(FlowRecord));
 
 	for (int f = FLOW_RECORD_FIELDS; f < FF_COUNT; f++)
-		if (flow_row_has(row, f))
+		if (flow_row_has(row, f) && f != FF_PROVIDER)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("field %s is not part of flow_record (it holds the v2 to v5 fields)",

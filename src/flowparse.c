@@ -87,6 +87,13 @@ const FlowFieldInfo flow_fields[FF_COUNT] = {
 	F("packets-lost-blackhole", "packets_lost_blackhole", FK_INT64, 6),
 	F("packets-lost-mtu-exceeded", "packets_lost_mtu_exceeded", FK_INT64, 6),
 	F("packets-lost-ttl-expired", "packets_lost_ttl_expired", FK_INT64, 6),
+	F("provider", "provider", FK_PROVIDER, 0),
+	F("reverse-packets", "reverse_packets", FK_INT64, 0),
+	F("reverse-bytes", "reverse_bytes", FK_INT64, 0),
+	F("flow-state", "flow_state", FK_TEXT, 0),
+	F("rule-name", "rule_name", FK_TEXT, 0),
+	F("rtt-msec", "rtt_msec", FK_INT64, 0),
+	F("dscp", "dscp", FK_INT16, 0),
 };
 
 #undef F
@@ -113,6 +120,7 @@ static const char *const preset_tgw =
 static const char *const action_names[] = {NULL, "ACCEPT", "REJECT"};
 static const char *const status_names[] = {NULL, "OK", "NODATA", "SKIPDATA"};
 static const char *const direction_names[] = {NULL, "ingress", "egress"};
+static const char *const provider_names[] = {NULL, "aws", "gcp", "azure-nsg", "azure-vnet"};
 
 static int
 label_table(FlowKind kind, const char *const **names)
@@ -128,6 +136,9 @@ label_table(FlowKind kind, const char *const **names)
 		case FK_DIRECTION:
 			*names = direction_names;
 			return 3;
+		case FK_PROVIDER:
+			*names = provider_names;
+			return 5;
 		default:
 			*names = NULL;
 			return 0;
@@ -166,7 +177,7 @@ flow_field_lookup(const char *name, size_t len)
 		norm[i] = (name[i] == '_') ? '-' : name[i];
 	norm[len] = '\0';
 	for (int f = 0; f < FF_COUNT; f++)
-		if (strcmp(flow_fields[f].name, norm) == 0)
+		if (flow_fields[f].version > 0 && strcmp(flow_fields[f].name, norm) == 0)
 			return f;
 	return -1;
 }
@@ -653,6 +664,7 @@ convert_token(FlowParser *p, FlowRow *row, int f, int column,
 		case FK_ACTION:
 		case FK_LOG_STATUS:
 		case FK_DIRECTION:
+		case FK_PROVIDER:
 			v->i = flow_label_code((FlowKind) info->kind, tok, len);
 			if (v->i == 0)
 			{
@@ -716,6 +728,8 @@ flow_parse_line(FlowParser *p, const char *line, size_t len, FlowRow *row)
 
 	row->present[0] = row->present[1] = 0;
 	row->nunknown = fmt->nunknown;
+	row->extra_json.ptr = NULL;
+	flow_row_set(row, FF_PROVIDER, FLOW_PROVIDER_AWS);
 	while (s < end)
 	{
 		const char *tok = s;

@@ -99,6 +99,19 @@ typedef enum FlowFieldId
 	FF_PACKETS_LOST_BLACKHOLE,
 	FF_PACKETS_LOST_MTU_EXCEEDED,
 	FF_PACKETS_LOST_TTL_EXPIRED,
+	/*
+	 * Not AWS flow-log fields (version 0, never read from a header): the
+	 * source of the row, and the typed columns of the GCP and Azure
+	 * readers (cloudflow.h; docs/providers.md).  AWS rows have provider
+	 * 'aws' and leave the rest NULL.
+	 */
+	FF_PROVIDER,
+	FF_REVERSE_PACKETS,
+	FF_REVERSE_BYTES,
+	FF_FLOW_STATE,
+	FF_RULE_NAME,
+	FF_RTT_MSEC,
+	FF_DSCP,
 	FF_COUNT
 } FlowFieldId;
 
@@ -115,7 +128,8 @@ typedef enum FlowKind
 	FK_TEXT,					/* free text */
 	FK_ACTION,					/* ACCEPT | REJECT */
 	FK_LOG_STATUS,				/* OK | NODATA | SKIPDATA */
-	FK_DIRECTION				/* ingress | egress */
+	FK_DIRECTION,				/* ingress | egress */
+	FK_PROVIDER					/* aws | gcp | azure-nsg | azure-vnet */
 } FlowKind;
 
 typedef struct FlowFieldInfo
@@ -123,7 +137,8 @@ typedef struct FlowFieldInfo
 	const char *name;			/* AWS name, hyphenated: "log-status" */
 	const char *column;			/* store column: "log_status" */
 	uint8_t		kind;			/* FlowKind */
-	uint8_t		version;		/* flow-log version that introduced it */
+	uint8_t		version;		/* flow-log version that introduced it; 0: not
+								 * an AWS field */
 } FlowFieldInfo;
 
 extern const FlowFieldInfo flow_fields[FF_COUNT];
@@ -141,12 +156,20 @@ enum
 {
 	FLOW_DIR_INGRESS = 1, FLOW_DIR_EGRESS = 2
 };
+enum
+{
+	FLOW_PROVIDER_AWS = 1, FLOW_PROVIDER_GCP = 2, FLOW_PROVIDER_AZURE_NSG = 3,
+	FLOW_PROVIDER_AZURE_VNET = 4
+};
 
 /* label code <-> text; code 0 and unknown text give NULL / 0 */
 extern const char *flow_label_name(FlowKind kind, int code);
 extern int	flow_label_code(FlowKind kind, const char *s, size_t len);
 
-/* Field name lookup; '-' and '_' are equivalent.  Returns -1 if unknown. */
+/*
+ * Field name lookup; '-' and '_' are equivalent.  Returns -1 if unknown.
+ * Only AWS fields (version > 0): the others are never header columns.
+ */
 extern int	flow_field_lookup(const char *name, size_t len);
 
 #define FLOW_MAX_COLUMNS 128
@@ -193,7 +216,19 @@ typedef struct FlowRow
 	int			nunknown;		/* values of unknown columns, '-' = NULL */
 	FlowStr		unknown[8];
 	bool		unknown_null[8];
+	/*
+	 * The GCP and Azure readers' extra column: a JSON object's text, or
+	 * ptr NULL.  When set it replaces the unknown columns above.
+	 */
+	FlowStr		extra_json;
 } FlowRow;
+
+static inline void
+flow_row_set(FlowRow *row, int f, int64_t i)
+{
+	row->v[f].i = i;
+	row->present[f >> 6] |= UINT64_C(1) << (f & 63);
+}
 
 static inline bool
 flow_row_has(const FlowRow *row, int f)

@@ -32,6 +32,7 @@
 #include "utils/rls.h"
 #include "utils/timestamp.h"
 
+#include "cloudflow.h"
 #include "envelope.h"
 #include "input.h"
 #include "store_writer.h"
@@ -43,6 +44,7 @@ typedef struct Ingest
 {
 	const char *path;			/* as given, for messages */
 	FlowParser	parser;
+	int			provider;		/* format => 'gcp' etc. (cloudflow.h), or 0 */
 	bool		quarantine;
 	int32		ingest_id;
 	StoreWriter *writer;
@@ -245,11 +247,11 @@ note_header(Ingest *st)
 	}
 }
 
+static void store_row(Ingest *st, FlowRow *row, const char *line, size_t len);
+
 static void
 handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 {
-	TimestampTz start;
-
 	if ((int64) len > vpcflow_max_line_length)
 	{
 		char	   *msg = psprintf("line is longer than vpcflow.max_line_length (%d bytes)",
@@ -271,6 +273,15 @@ handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
 		case FLOW_LINE_RECORD:
 			break;
 	}
+	store_row(st, row, line, len);
+}
+
+/* Hand a parsed row to the store writer; line[0..len) is its raw text. */
+static void
+store_row(Ingest *st, FlowRow *row, const char *line, size_t len)
+{
+	TimestampTz start;
+
 	if (!flow_row_has(row, FF_START))
 	{
 		FlowError	err = {.field = "start", .column = 0};
@@ -350,6 +361,70 @@ read_envelopes(Ingest *st, IngestInput *in, char *first, size_t have, FlowRow *r
 	pfree(doc);
 }
 
+/* ---------- GCP and Azure documents (cloudflow.c) ---------- */
+
+static void
+cloud_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
+{
+	Ingest	   *st = (Ingest *) arg;
+
+	st->line_no = line;
+	store_row(st, row, raw, Min(rawlen, (size_t) vpcflow_max_line_length));
+}
+
+static void
+cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *field,
+		  const char *message)
+{
+	Ingest	   *st = (Ingest *) arg;
+	FlowError	err = {.field = field, .column = 0};
+
+	st->line_no = line;
+	quarantine_line(st, raw, Min(rawlen, (size_t) vpcflow_max_line_length),
+					field ? psprintf("field %s: %s", field, message) : pstrdup(message),
+					&err);
+}
+
+/*
+ * A GCP or Azure document: read it whole (as JSON envelopes are), then
+ * each entry or flow tuple becomes a row, or goes to quarantine.
+ */
+static void
+read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
+{
+	size_t		cap = Max(have * 2, (size_t) READ_CHUNK);
+	char	   *doc = palloc_extended(cap, MCXT_ALLOC_HUGE);
+	CloudReader *r = palloc(sizeof(CloudReader));
+	size_t		n;
+
+	memcpy(doc, first, have);
+	for (;;)
+	{
+		if (cap - have < READ_CHUNK)
+		{
+			if (cap >= MaxAllocHugeSize / 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("JSON document \"%s\" is too large", st->path)));
+			cap *= 2;
+			doc = repalloc_huge(doc, cap);
+		}
+		n = input_read(in, doc + have, READ_CHUNK);
+		if (n == 0)
+			break;
+		have += n;
+		st->bytes_read += n;
+	}
+	if (cloud_parse(r, provider, doc, have, cloud_row, cloud_bad, st) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid %s flow-log JSON in %s line %zu: %s",
+						flow_label_name(FK_PROVIDER, provider), st->path,
+						r->js.line, r->error)));
+	pfree(r);
+	pfree(doc);
+}
+
 /*
  * Read the input and hand over each line.  A line longer than
  * vpcflow.max_line_length is quarantined by its first bytes and the rest
@@ -378,6 +453,18 @@ read_lines(Ingest *st, IngestInput *in)
 		st->bytes_read += n;
 		have += n;
 		end = buf + have;
+		if (st->bytes_read == (int64) n)
+		{
+			int			provider = st->provider ? st->provider : cloud_detect(buf, have);
+
+			if (provider > FLOW_PROVIDER_AWS)
+			{
+				read_cloud(st, in, buf, have, provider);
+				pfree(buf);
+				pfree(row);
+				return;
+			}
+		}
 		if (st->bytes_read == (int64) n && flow_envelope_detect(buf, have))
 		{
 			read_envelopes(st, in, buf, have, row);
@@ -545,7 +632,9 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 
 	st->path = name;
 	flow_parser_init(&st->parser);
-	if (format && !flow_parser_set_format(&st->parser, format, strlen(format)))
+	if (format)
+		st->provider = cloud_format_code(format, strlen(format));
+	if (format && st->provider == 0 && !flow_parser_set_format(&st->parser, format, strlen(format)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid flow-log format: %s", flow_error_detail(&st->parser))));

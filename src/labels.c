@@ -2,7 +2,8 @@
  * labels.c
  *		One-byte label types: vpcflow.flow_action (ACCEPT, REJECT),
  *		vpcflow.log_status (OK, NODATA, SKIPDATA) and vpcflow.flow_direction
- *		(ingress, egress).
+ *		(ingress, egress) and vpcflow.cloud_provider (aws, gcp, azure-nsg,
+ *		azure-vnet: the source of a row, docs/providers.md).
  *
  * An enum would take 4 bytes and an OID lookup per value; these take one
  * byte, the code defined in flowparse.h, and order by that code.  The
@@ -93,6 +94,7 @@ prefix##_to_text(PG_FUNCTION_ARGS) \
 LABEL_TYPE(flow_action, FK_ACTION, "vpcflow.flow_action")
 LABEL_TYPE(log_status, FK_LOG_STATUS, "vpcflow.log_status")
 LABEL_TYPE(flow_direction, FK_DIRECTION, "vpcflow.flow_direction")
+LABEL_TYPE(cloud_provider, FK_PROVIDER, "vpcflow.cloud_provider")
 
 #define LABEL_CMP_FN(name, op) \
 PG_FUNCTION_INFO_V1(name); \

@@ -1,12 +1,13 @@
--- One-byte label types: vpcflow.flow_action, vpcflow.log_status and
--- vpcflow.flow_direction.  The three differ only in their labels (kept in
--- C), so one template creates each type, its comparison functions and its
--- implicit cast to text (operators: operators.sql).
+-- One-byte label types: vpcflow.flow_action, vpcflow.log_status,
+-- vpcflow.flow_direction and vpcflow.cloud_provider (docs/providers.md).
+-- They differ only in their labels (kept in C), so one template creates
+-- each type, its comparison functions and its implicit cast to text
+-- (operators: operators.sql).
 DO $labels$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['flow_action', 'log_status', 'flow_direction'] LOOP
+    FOREACH t IN ARRAY ARRAY['flow_action', 'log_status', 'flow_direction', 'cloud_provider'] LOOP
         EXECUTE format($sql$
             CREATE TYPE vpcflow.%1$I;
             CREATE FUNCTION vpcflow.%2$I(cstring) RETURNS vpcflow.%1$I

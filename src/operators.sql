@@ -6,7 +6,7 @@ DO $operators$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['awsid', 'flow_action', 'log_status', 'flow_direction', 'flow_record'] LOOP
+    FOREACH t IN ARRAY ARRAY['awsid', 'flow_action', 'log_status', 'flow_direction', 'cloud_provider', 'flow_record'] LOOP
         EXECUTE format($sql$
             CREATE OPERATOR vpcflow.= (LEFTARG = vpcflow.%1$I, RIGHTARG = vpcflow.%1$I,
                 PROCEDURE = vpcflow.%1$I_eq, COMMUTATOR = OPERATOR(vpcflow.=),

@@ -20,7 +20,10 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "cloudflow.h"
 #include "envelope.h"
+#include "common/hashfn.h"
+#include "utils/memutils.h"
 #include "vpcflow.h"
 
 /* res: a buffer of the caller's, reused row after row */
@@ -86,11 +89,64 @@ flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls)
 				case FK_ACTION:
 				case FK_LOG_STATUS:
 				case FK_DIRECTION:
+				case FK_PROVIDER:
 					values[f] = CharGetDatum((char) v->i);
 					break;
 			}
 		}
 	}
+}
+
+/*
+ * jsonb for the GCP / Azure readers' extra object (valid JSON by
+ * construction).  Flow logs repeat the same few objects (a peer VM and its
+ * VPC, a location, an Azure ACL) row after row, so conversions are kept in
+ * a small direct-mapped cache keyed by the text: the datum is valid until
+ * the next call, callers copy it into their tuple.
+ */
+#define EXTRA_CACHE_SLOTS 1024
+
+typedef struct ExtraSlot
+{
+	char	   *text;
+	uint32		len;
+	Datum		datum;
+} ExtraSlot;
+
+static Datum
+extra_json_datum(const char *text, uint32 len)
+{
+	static MemoryContext cache_cxt = NULL;
+	static ExtraSlot *slots = NULL;
+	ExtraSlot  *slot;
+	MemoryContext old;
+	char	   *tmp;
+
+	if (cache_cxt == NULL)
+	{
+		cache_cxt = AllocSetContextCreate(TopMemoryContext, "vpcflow extra cache",
+										  ALLOCSET_DEFAULT_SIZES);
+		slots = MemoryContextAllocZero(cache_cxt, sizeof(ExtraSlot) * EXTRA_CACHE_SLOTS);
+	}
+	slot = &slots[hash_bytes((const unsigned char *) text, (int) len) % EXTRA_CACHE_SLOTS];
+	if (slot->text != NULL && slot->len == len && memcmp(slot->text, text, len) == 0)
+		return slot->datum;
+	if (slot->text != NULL)
+	{
+		pfree(slot->text);
+		pfree(DatumGetPointer(slot->datum));
+		slot->text = NULL;
+	}
+	/* long objects are rare and not worth keeping */
+	if (len > 4096)
+		return DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(text, len)));
+	old = MemoryContextSwitchTo(cache_cxt);
+	tmp = pnstrdup(text, len);
+	slot->datum = DirectFunctionCall1(jsonb_in, CStringGetDatum(tmp));
+	slot->text = tmp;
+	slot->len = len;
+	MemoryContextSwitchTo(old);
+	return slot->datum;
 }
 
 /* Values of header columns we do not know, kept as {"name": "value"}. */
@@ -101,6 +157,11 @@ flow_row_extra_jsonb(const FlowParser *parser, const FlowRow *row, bool *isnull)
 	StringInfoData buf;
 	char	   *tmp;
 
+	if (row->extra_json.ptr != NULL)
+	{
+		*isnull = false;
+		return extra_json_datum(row->extra_json.ptr, row->extra_json.len);
+	}
 	if (fmt->nunknown == 0)
 	{
 		*isnull = true;
@@ -325,9 +386,32 @@ parse_one_line(void *arg, const char *line, size_t len, uint64 line_no)
 	}
 }
 
+static void
+parse_cloud_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
+{
+	ParseState *ps = (ParseState *) arg;
+	TupleDesc	desc = ps->rsinfo->setDesc;
+
+	flow_fill_tuple(&ps->parser, row, ps->map, desc->natts, 0, ps->values, ps->nulls);
+	tuplestore_putvalues(ps->rsinfo->setResult, desc, ps->values, ps->nulls);
+}
+
+static void
+parse_cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *field,
+				const char *message)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid flow-log record in input line %zu, %s%s%s", line,
+					field ? "field " : "", field ? field : "", field ? ": " : ""),
+			 errdetail("%s", message)));
+}
+
 /*
  * vpcflow.parse(data text, format text DEFAULT NULL) RETURNS SETOF vpcflow.flows
  * Every record becomes a row of the store; a bad line is an error naming it.
+ * GCP and Azure documents (detected, or format => 'gcp', 'azure-nsg',
+ * 'azure-vnet') give one row per entry or flow tuple.
  */
 PG_FUNCTION_INFO_V1(vpcflow_parse);
 Datum
@@ -335,6 +419,7 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 {
 	ParseState *ps;
 	text	   *data;
+	int			provider;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
@@ -343,6 +428,11 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 	ps = palloc0(sizeof(ParseState));
 	flow_parser_init(&ps->parser);
 	if (!PG_ARGISNULL(1))
+		provider = cloud_format_code(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
+									 VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)));
+	else
+		provider = cloud_detect(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
+	if (!PG_ARGISNULL(1) && provider == 0)
 	{
 		text	   *format = PG_GETARG_TEXT_PP(1);
 
@@ -355,6 +445,18 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 	ps->map = flow_attr_map(ps->rsinfo->setDesc);
 	ps->values = palloc(sizeof(Datum) * ps->rsinfo->setDesc->natts);
 	ps->nulls = palloc(sizeof(bool) * ps->rsinfo->setDesc->natts);
+	if (provider > FLOW_PROVIDER_AWS)
+	{
+		CloudReader *r = palloc(sizeof(CloudReader));
+
+		if (cloud_parse(r, provider, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+						parse_cloud_row, parse_cloud_bad, ps) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid %s flow-log JSON in input line %zu: %s",
+							flow_label_name(FK_PROVIDER, provider), r->js.line, r->error)));
+		return (Datum) 0;
+	}
 	flow_document_lines("input", VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
 						parse_one_line, ps);
 	return (Datum) 0;
@@ -368,7 +470,7 @@ vpcflow_fields(PG_FUNCTION_ARGS)
 	static const char *const kind_names[] = {
 		"smallint", "integer", "smallint", "bigint", "timestamptz", "inet",
 		"vpcflow.awsid", "text", "vpcflow.flow_action", "vpcflow.log_status",
-		"vpcflow.flow_direction"
+		"vpcflow.flow_direction", "vpcflow.cloud_provider"
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 

@@ -16,8 +16,10 @@ SELECT pg_catalog.pg_extension_config_dump('vpcflow.settings', '');
 -- Column order: the v2 fields, with the small fixed-width ones placed so
 -- that an IPv4 row needs no alignment padding, and ingest_id before the
 -- optional fields, so that a row whose later fields are all NULL is stored
--- short, without them (see form_short_tuple in ingest.c): a v2 row takes
--- 112 bytes with its header.
+-- short, without them (see form_short_tuple in store_writer.c): a v2 row
+-- takes 112 bytes with its header.  provider (1 byte) sits in the
+-- alignment gap before srcport, so AWS rows, which always fill it, keep
+-- that size; the GCP and Azure columns come last (docs/providers.md).
 CREATE TABLE vpcflow.flows (
     -- v2: the default format
     version                      smallint,
@@ -25,6 +27,8 @@ CREATE TABLE vpcflow.flows (
     interface_id                 vpcflow.awsid,
     srcaddr                      inet,
     dstaddr                      inet,
+    -- aws | gcp | azure-nsg | azure-vnet (docs/providers.md)
+    provider                     vpcflow.cloud_provider NOT NULL DEFAULT 'aws',
     srcport                      integer,
     dstport                      integer,
     protocol                     smallint,
@@ -100,7 +104,17 @@ CREATE TABLE vpcflow.flows (
     packets_lost_blackhole       bigint,
     packets_lost_mtu_exceeded    bigint,
     packets_lost_ttl_expired     bigint,
-    -- values of header columns vpcflow does not know, by column name
+    -- GCP and Azure (docs/providers.md): dst -> src counters of a
+    -- bidirectional record, Azure flow state (B, C, E, D) and rule, GCP
+    -- round-trip time and DSCP
+    reverse_packets              bigint,
+    reverse_bytes                bigint,
+    flow_state                   text,
+    rule_name                    text,
+    rtt_msec                     bigint,
+    dscp                         smallint,
+    -- values of header columns vpcflow does not know, by column name, and
+    -- the GCP / Azure fields without a column (docs/providers.md)
     extra                        jsonb
 ) PARTITION BY RANGE (start_time);
 

@@ -160,5 +160,80 @@ rc=$?
 check "server down: exit 2 with a clear message" bash -c "test $rc -eq 2 && grep -q 'could not connect' '$WORK/down.err'"
 psql -X -q -d postgres -c "DROP ROLE vpcflow_load_nobody" >/dev/null 2>&1
 
-for db in a b c d e f; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
+# ---------------------------------------------------------------- Azure blob layout, GCP
+# Azure's storage layout (resourceId=/SUBSCRIPTIONS/.../y=/m=/d=/h=/m=00/
+# macAddress=.../PT1H.json, flowLogResourceID=/... for VNet logs) and a GCP
+# export, generated here; the oracle is the tuple and entry count Python's
+# json module finds.
+python3 - "$WORK/azure" >"$WORK/azure.counts" <<'PY'
+import gzip, json, os, sys
+root = sys.argv[1]
+nsg = vnet = gcp = 0
+for h in range(3):
+    for kind in ("nsg", "vnet"):
+        if kind == "nsg":
+            d = os.path.join(root, "insights-logs-networksecuritygroupflowevent", "resourceId=", "SUBSCRIPTIONS",
+                             "11111111-2222-3333-4444-555555555555", "RESOURCEGROUPS", "RG1", "PROVIDERS",
+                             "MICROSOFT.NETWORK", "NETWORKSECURITYGROUPS", "NSG1",
+                             "y=2024", "m=03", "d=01", "h=%02d" % h, "m=00", "macAddress=00AABBCCDDEE")
+            tuples = ["%d,10.1.0.4,203.0.113.%d,%d,443,T,O,A,%s" % (1709251200 + h * 3600 + i, i % 250, 40000 + i,
+                      "B,,,," if i % 3 == 0 else "E,%d,%d,%d,%d" % (i, 60 * i, i, 40 * i)) for i in range(50 + h)]
+            rec = {"time": "2024-03-01T%02d:59:00Z" % h, "category": "NetworkSecurityGroupFlowEvent",
+                   "resourceId": "/SUBSCRIPTIONS/11111111-2222-3333-4444-555555555555/RESOURCEGROUPS/RG1/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG1",
+                   "properties": {"Version": 2, "flows": [{"rule": "UserRule_out", "flows": [{"mac": "00AABBCCDDEE", "flowTuples": tuples}]}]}}
+        else:
+            d = os.path.join(root, "insights-logs-flowlogflowevent", "flowLogResourceID=", "SUBSCRIPTIONS",
+                             "11111111-2222-3333-4444-555555555555", "RESOURCEGROUPS", "NETWORKWATCHERRG", "PROVIDERS",
+                             "MICROSOFT.NETWORK", "NETWORKWATCHERS", "NW", "FLOWLOGS", "FL1",
+                             "y=2024", "m=03", "d=01", "h=%02d" % h, "m=00", "macAddress=00AABBCCDD01")
+            tuples = ["%d,10.1.0.5,198.51.100.%d,%d,443,6,O,%s,NX,%d,%d,%d,%d" % (1709251200000 + h * 3600000 + i * 997,
+                      i % 250, 50000 + i, "BCED"[i % 4], i, 80 * i, i, 30 * i) for i in range(70 + h)]
+            rec = {"time": "2024-03-01T%02d:59:00Z" % h, "flowLogVersion": 4, "macAddress": "00AABBCCDD01",
+                   "targetResourceID": "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/RG1/providers/Microsoft.Network/virtualNetworks/v1",
+                   "flowRecords": {"flows": [{"aclID": "abcd", "flowGroups": [{"rule": "r1", "flowTuples": tuples}]}]}}
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "PT1H.json"), "w") as out:
+            json.dump({"records": [rec]}, out)
+        doc = json.load(open(os.path.join(d, "PT1H.json")))
+        for r in doc["records"]:
+            if kind == "nsg":
+                nsg += sum(len(m["flowTuples"]) for f in r["properties"]["flows"] for m in f["flows"])
+            else:
+                vnet += sum(len(g["flowTuples"]) for f in r["flowRecords"]["flows"] for g in f["flowGroups"])
+g = os.path.join(root, "gcp", "2024", "03", "01")
+os.makedirs(g, exist_ok=True)
+entries = [{"logName": "projects/p/logs/compute.googleapis.com%2Fvpc_flows",
+            "jsonPayload": {"reporter": "SRC" if i % 2 else "DEST",
+                            "connection": {"src_ip": "10.2.0.%d" % (i % 200), "dest_ip": "10.3.0.1", "src_port": 1000 + i,
+                                           "dest_port": 443, "protocol": 6},
+                            "bytes_sent": str(100 * i), "packets_sent": str(i + 1),
+                            "start_time": "2024-03-01T10:%02d:00.5Z" % (i % 60), "end_time": "2024-03-01T10:%02d:05Z" % (i % 60)}}
+           for i in range(120)]
+with open(os.path.join(g, "vpc_flows.ndjson.gz"), "wb") as out:
+    out.write(gzip.compress("".join(json.dumps(e) + "\n" for e in entries).encode(), mtime=0))
+gcp = sum(1 for l in gzip.open(os.path.join(g, "vpc_flows.ndjson.gz")) if json.loads(l))
+print(nsg, vnet, gcp)
+PY
+read -r az_nsg az_vnet gcp_n <"$WORK/azure.counts"
+fresh_db vpcflow_load_g
+"$LOAD" -q -d vpcflow_load_g -j 2 "$WORK/azure" 2>"$WORK/azure.err"
+rc=$?
+check "Azure blob layout and GCP export: exit 0" test "$rc" -eq 0
+check "Azure blob layout: every PT1H.json and the GCP file loaded once" test \
+    "$(q vpcflow_load_g "SELECT count(*) FROM vpcflow.ingest_log WHERE status = 'loaded'")" = "7"
+check "Azure NSG: one row per tuple ($az_nsg)" test \
+    "$(q vpcflow_load_g "SELECT count(*) FROM vpcflow.flows WHERE provider = 'azure-nsg'")" = "$az_nsg"
+check "Azure VNet: one row per tuple ($az_vnet)" test \
+    "$(q vpcflow_load_g "SELECT count(*) FROM vpcflow.flows WHERE provider = 'azure-vnet'")" = "$az_vnet"
+check "GCP gzip NDJSON: one row per entry ($gcp_n)" test \
+    "$(q vpcflow_load_g "SELECT count(*) FROM vpcflow.flows WHERE provider = 'gcp'")" = "$gcp_n"
+check "Azure: MAC and subscription from the content" test \
+    "$(q vpcflow_load_g "SELECT string_agg(DISTINCT interface_id::text || ' ' || account_id::text, ',') FROM vpcflow.flows WHERE provider = 'azure-nsg'")" = \
+    "00-AA-BB-CC-DD-EE 11111111-2222-3333-4444-555555555555"
+"$LOAD" -q -d vpcflow_load_g "$WORK/azure" 2>"$WORK/azure2.err"
+check "Azure blob layout: a re-run loads nothing" grep -q "0 loaded, 7 already loaded, 0 failed" "$WORK/azure2.err"
+"$LOAD" -n "$WORK/azure" 2>"$WORK/azure-dry.err"
+check "Azure / GCP dry run counts the rows ingest stores" grep -q "; $((az_nsg + az_vnet + gcp_n)) rows, 0 quarantined;.*\[dry run\]" "$WORK/azure-dry.err"
+
+for db in a b c d e f g; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
 exit 0

@@ -2,7 +2,7 @@
  * test_envelope.c
  *		Unit tests of the JSON envelope reader (src/envelope.c).
  *
- * unit.sh sources: src/envelope.c
+ * unit.sh sources: src/envelope.c src/jsonscan.c
  */
 #include "envelope.h"
 #include "unit.h"
