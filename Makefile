@@ -23,7 +23,7 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
               src/ingest.sql src/roles.sql \
-              src/anomaly.sql
+              src/anomaly.sql src/detections.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

@@ -207,7 +207,8 @@ baseline_send(PG_FUNCTION_ARGS)
 
 /* ---------- aggregates ---------- */
 
-/* baseline(value float8, at timestamptz): rows with a NULL value or time are skipped */
+/* baseline(value float8, at timestamptz [, count bigint]): rows with a NULL
+ * value or time (or count 0) are skipped */
 PG_FUNCTION_INFO_V1(baseline_transfn);
 Datum
 baseline_transfn(PG_FUNCTION_ARGS)
@@ -216,8 +217,18 @@ baseline_transfn(PG_FUNCTION_ARGS)
 	BaselineAgg *s = PG_ARGISNULL(0) ? NULL : (BaselineAgg *) PG_GETARG_POINTER(0);
 	int			bucket,
 				slot;
+	int64		count = 1;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	/* baseline(value, at, count): count observations of value at once */
+	if (PG_NARGS() > 3)
+	{
+		count = PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3);
+		if (count < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("vpcflow.baseline count must be >= 0")));
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || count == 0)
 	{
 		if (s == NULL)
 			PG_RETURN_NULL();
@@ -227,7 +238,7 @@ baseline_transfn(PG_FUNCTION_ARGS)
 	slot = timestamp_slot(PG_GETARG_TIMESTAMPTZ(2));
 	if (s == NULL)
 		s = bagg_create(cxt, 8);
-	bagg_add(s, BASELINE_KEY(slot, bucket), 1);
+	bagg_add(s, BASELINE_KEY(slot, bucket), (uint64) count);
 	PG_RETURN_POINTER(s);
 }
 

@@ -23,6 +23,8 @@ COMMENT ON TYPE vpcflow.baseline IS
 
 CREATE FUNCTION vpcflow.baseline_transfn(internal, double precision, timestamptz) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vpcflow.baseline_transfn(internal, double precision, timestamptz, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION vpcflow.baseline_merge_transfn(internal, vpcflow.baseline) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION vpcflow.baseline_combine(internal, internal) RETURNS internal
@@ -36,6 +38,12 @@ CREATE FUNCTION vpcflow.baseline_final(internal) RETURNS vpcflow.baseline
 
 -- baseline(value, at): values >= 0; rows with a NULL value or time are skipped.
 CREATE AGGREGATE vpcflow.baseline(value double precision, at timestamptz) (
+    SFUNC = vpcflow.baseline_transfn, STYPE = internal,
+    FINALFUNC = vpcflow.baseline_final, COMBINEFUNC = vpcflow.baseline_combine,
+    SERIALFUNC = vpcflow.baseline_serialize, DESERIALFUNC = vpcflow.baseline_deserialize,
+    PARALLEL = SAFE);
+-- baseline(value, at, count): count observations of value (zero-filling quiet minutes)
+CREATE AGGREGATE vpcflow.baseline(value double precision, at timestamptz, count bigint) (
     SFUNC = vpcflow.baseline_transfn, STYPE = internal,
     FINALFUNC = vpcflow.baseline_final, COMBINEFUNC = vpcflow.baseline_combine,
     SERIALFUNC = vpcflow.baseline_serialize, DESERIALFUNC = vpcflow.baseline_deserialize,
