@@ -7,14 +7,15 @@ MODULE_big  = vpcflow
 
 # Pure C modules with no PostgreSQL dependency (shared with the loader and
 # the fuzz harness), then the server-side modules.
-PURE_OBJS   = src/flowparse.o src/idcodec.o src/jsonscan.o src/envelope.o src/cloudflow.o \
-              src/lpmtrie.o src/aggformat.o src/cryptopan.o src/flowrec.o
+PURE_OBJS   = src/flowparse.o src/idcodec.o src/jsonscan.o src/envelope.o \
+              src/cloudflow.o src/lpmtrie.o src/aggformat.o src/cryptopan.o \
+              src/flowrec.o src/baseline.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o src/flow_record.o \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \
               src/ipprefix.o src/lpm.o \
               src/aggregates.o src/topk.o src/hll.o \
-              src/anonymize.o
+              src/anonymize.o src/anomaly.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
@@ -22,8 +23,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/parse_funcs.sql src/flow_record.sql src/operators.sql src/tenancy.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
-              src/ingest.sql src/providers.sql src/roles.sql \
-              src/anonymize.sql src/security.sql
+              src/ingest.sql src/providers.sql src/roles.sql src/anonymize.sql \
+              src/security.sql src/anomaly.sql src/detections.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
