@@ -141,6 +141,16 @@ FROM pairs GROUP BY 1 ORDER BY 1;
 
 -- the mask length and the family are kept
 SELECT anonymize('10.1.2.0/24', :'refkey') AS net4, anonymize('2001:db8::/32', :'refkey') AS net6;
+-- networks (cidr, vpcflow.ipprefix): the first masklen bits pseudonymised,
+-- host bits zero: the network of the addresses' pseudonyms
+SELECT anonymize('10.1.2.0/24'::cidr, :'refkey') AS cidr4, anonymize('2001:db8::/32'::cidr, :'refkey') AS cidr6,
+       anonymize('10.1.2.0/24'::ipprefix, :'refkey') AS prefix4, anonymize('0.0.0.0/0'::cidr, :'refkey') AS all4;
+SELECT count(*) AS pairs,
+       count(*) FILTER (WHERE anonymize(network(set_masklen(pg_temp.to_inet(a), k))::cidr, :'refkey')
+                              = network(set_masklen(anonymize(pg_temp.to_inet(a), :'refkey'), k))) AS cidr_ok,
+       count(*) FILTER (WHERE anonymize(ipprefix(network(set_masklen(pg_temp.to_inet(a), k))), :'refkey')::cidr
+                              = network(set_masklen(anonymize(pg_temp.to_inet(a), :'refkey'), k))) AS ipprefix_ok
+FROM pairs;
 -- deterministic, in one query and across calls
 SELECT count(DISTINCT anonymize('192.0.2.7', :'refkey')) AS distinct_pseudonyms FROM generate_series(1, 5);
 -- keyed: another key, or one bit flipped in the AES key or in the pad, gives other pseudonyms

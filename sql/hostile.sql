@@ -66,6 +66,7 @@ FROM (VALUES
 
 SELECT pg_temp.recv('int', '\x00000001') AS still_alive;
 DO $$ BEGIN
+    -- the program reads its input first: exiting unread would break the pipe
     EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
-                   'rm -f ' || current_setting('data_directory') || '/vpcflow_hostile.bin');
+                   'cat > /dev/null; rm -f ' || current_setting('data_directory') || '/vpcflow_hostile.bin');
 END $$;

@@ -18,6 +18,7 @@
 
 #include "cryptopan.h"
 #include "idcodec.h"
+#include "ipprefix.h"
 #include "vpcflow.h"
 
 /* the id hash's minimum key length: 128 bits */
@@ -207,4 +208,42 @@ vpcflow_anonymize_id(PG_FUNCTION_ARGS)
 	}
 	out[prefix + body] = '\0';
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, prefix + body));
+}
+
+/* ---------- networks ---------- */
+
+/*
+ * A network's pseudonym: the first masklen bits through Crypto-PAn, the
+ * host bits left zero, so it is the network of its addresses' pseudonyms:
+ * anonymize(network(a/k)) = network(anonymize(a)/k).
+ */
+PG_FUNCTION_INFO_V1(vpcflow_anonymize_cidr);
+Datum
+vpcflow_anonymize_cidr(PG_FUNCTION_ARGS)
+{
+	inet	   *net = PG_GETARG_INET_PP(0);
+	bytea	   *key = PG_GETARG_BYTEA_PP(1);
+	const CryptoPan *cp = cached_cryptopan(fcinfo, key);
+	inet	   *res = (inet *) palloc0(sizeof(inet));
+
+	ip_family(res) = ip_family(net);
+	ip_bits(res) = ip_bits(net);
+	memcpy(ip_addr(res), ip_addr(net), ip_addrsize(net));
+	cryptopan_anonymize(cp, ip_addr(net), ip_bits(net), ip_addr(res));
+	SET_INET_VARSIZE(res);
+	PG_RETURN_INET_P(res);
+}
+
+PG_FUNCTION_INFO_V1(vpcflow_anonymize_ipprefix);
+Datum
+vpcflow_anonymize_ipprefix(PG_FUNCTION_ARGS)
+{
+	IpPrefix   *p = PG_GETARG_IPPREFIX_P(0);
+	bytea	   *key = PG_GETARG_BYTEA_PP(1);
+	const CryptoPan *cp = cached_cryptopan(fcinfo, key);
+	IpPrefix   *res = palloc0(sizeof(IpPrefix));
+
+	*res = *p;
+	cryptopan_anonymize(cp, p->addr, p->bits, res->addr);
+	PG_RETURN_IPPREFIX_P(res);
 }

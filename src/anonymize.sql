@@ -104,3 +104,12 @@ REVOKE EXECUTE ON FUNCTION vpcflow.publish_anonymized(text, timestamptz, timesta
 REVOKE EXECUTE ON FUNCTION vpcflow.anonymized_flows(timestamptz, timestamptz, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vpcflow.publish_anonymized(text, timestamptz, timestamptz, bytea) TO vpcflow_reader;
 GRANT EXECUTE ON FUNCTION vpcflow.anonymized_flows(timestamptz, timestamptz, bytea) TO vpcflow_reader;
+
+-- Networks: the first masklen bits pseudonymised, host bits kept zero, so a
+-- network's pseudonym is the network of its addresses' pseudonyms.
+CREATE FUNCTION vpcflow.anonymize(net cidr, key bytea) RETURNS cidr
+    AS 'MODULE_PATHNAME', 'vpcflow_anonymize_cidr'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vpcflow.anonymize(prefix vpcflow.ipprefix, key bytea) RETURNS vpcflow.ipprefix
+    AS 'MODULE_PATHNAME', 'vpcflow_anonymize_ipprefix'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

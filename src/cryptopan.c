@@ -5,9 +5,9 @@
  * Own AES rather than OpenSSL's: the core stays dependency-free for the
  * unit tests and the fuzzer.  The nbits blocks of one address do not depend
  * on each other (each is a prefix of the address followed by the pad), so
- * they are built first and encrypted together: with AES-NI, eight at a time
+ * with AES-NI they are built in registers and encrypted eight at a time
  * through the pipelined instructions, which beats OpenSSL's EVP (one call
- * per block); without it, by the portable tables.  bench/cryptopan_bench.c
+ * per block); without it, one by one through the portable tables.  bench/cryptopan_bench.c
  * measures both against EVP; docs/security.md has the figures.
  * The tables are computed once, on first use, from the field arithmetic
  * (no hand-typed S-box to get wrong); FIPS-197's vector is in the unit test.
@@ -23,6 +23,7 @@
 
 static uint8_t sbox[256];
 static uint32_t te[4][256];
+static uint8_t prefix_mask[129][16];	/* row n: n leading one bits */
 static int	tables_ready;
 
 static inline uint8_t
@@ -74,6 +75,10 @@ aes_tables(void)
 		te[2][x] = ror32(w, 16);
 		te[3][x] = ror32(w, 24);
 	}
+	for (int n = 0; n <= 128; n++)
+		for (int i = 0; i < 128; i++)
+			if (i < n)
+				prefix_mask[n][i / 8] |= (uint8_t) (0x80 >> (i % 8));
 	tables_ready = 1;
 }
 
@@ -90,19 +95,6 @@ store32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t) (v >> 16);
 	p[2] = (uint8_t) (v >> 8);
 	p[3] = (uint8_t) v;
-}
-
-static inline uint64_t
-load64(const uint8_t *p)
-{
-	return ((uint64_t) load32(p) << 32) | load32(p + 4);
-}
-
-static inline void
-store64(uint8_t *p, uint64_t v)
-{
-	store32(p, (uint32_t) (v >> 32));
-	store32(p + 4, (uint32_t) v);
 }
 
 static inline uint32_t
@@ -178,28 +170,40 @@ aes128_encrypt(const Aes128 *aes, const uint8_t in[16], uint8_t out[16])
 static int	aesni_state = -1;	/* -1: not probed yet */
 
 /*
- * Encrypt n blocks in place, eight in flight at a time; n is a multiple of
- * 8 (the caller pads), so the loops unroll and the blocks stay in registers.
+ * The flip bits of one address with AES-NI: block pos is built in a
+ * register from the prefix mask table, eight blocks are in flight at a
+ * time, and the first bit of each result is read with movemask.
  */
 __attribute__((target("aes,sse2")))
 static void
-aesni_encrypt_blocks(const uint8_t round_keys[11][16], uint8_t (*blocks)[16], int n)
+aesni_flip_bits(const CryptoPan *cp, const uint8_t orig[16], int nbits, uint8_t flip[16])
 {
 	__m128i		k[11];
+	__m128i		a = _mm_loadu_si128((const __m128i *) orig);
+	__m128i		p = _mm_loadu_si128((const __m128i *) cp->pad);
 
 	for (int r = 0; r < 11; r++)
-		k[r] = _mm_loadu_si128((const __m128i *) round_keys[r]);
-	for (int i = 0; i < n; i += 8)
+		k[r] = _mm_loadu_si128((const __m128i *) cp->round_keys[r]);
+	for (int pos = 0; pos < nbits; pos += 8)
 	{
 		__m128i		b[8];
 
 		for (int j = 0; j < 8; j++)
-			b[j] = _mm_xor_si128(_mm_loadu_si128((const __m128i *) blocks[i + j]), k[0]);
+		{
+			/* past nbits (up to 7 spare blocks): any valid mask row */
+			__m128i		m = _mm_loadu_si128((const __m128i *) prefix_mask[pos + j <= 128 ? pos + j : 128]);
+
+			b[j] = _mm_xor_si128(_mm_or_si128(_mm_and_si128(a, m), _mm_andnot_si128(m, p)), k[0]);
+		}
 		for (int r = 1; r < 10; r++)
 			for (int j = 0; j < 8; j++)
 				b[j] = _mm_aesenc_si128(b[j], k[r]);
-		for (int j = 0; j < 8; j++)
-			_mm_storeu_si128((__m128i *) blocks[i + j], _mm_aesenclast_si128(b[j], k[10]));
+		for (int j = 0; j < 8 && pos + j < nbits; j++)
+		{
+			int			bit = _mm_movemask_epi8(_mm_aesenclast_si128(b[j], k[10])) & 1;
+
+			flip[(pos + j) / 8] |= (uint8_t) (bit << (7 - (pos + j) % 8));
+		}
 	}
 }
 #endif
@@ -236,9 +240,8 @@ cryptopan_init(CryptoPan *cp, const uint8_t key[CRYPTOPAN_KEY_LEN])
 void
 cryptopan_anonymize(const CryptoPan *cp, const uint8_t *addr, int nbits, uint8_t *out)
 {
-	uint8_t		orig[16];
+	uint8_t		orig[16] = {0};
 	uint8_t		flip[16] = {0};
-	uint8_t		blocks[128][16];
 	int			nbytes;
 
 	if (nbits < 0)
@@ -248,45 +251,28 @@ cryptopan_anonymize(const CryptoPan *cp, const uint8_t *addr, int nbits, uint8_t
 	nbytes = (nbits + 7) / 8;
 	memcpy(orig, addr, nbytes);
 
-	/* block pos: the first pos bits of the address, then the pad */
-	{
-		uint8_t		full[16] = {0};
-		uint64_t	a_hi,
-					a_lo,
-					p_hi = load64(cp->pad),
-					p_lo = load64(cp->pad + 8);
-
-		memcpy(full, orig, nbytes);
-		a_hi = load64(full);
-		a_lo = load64(full + 8);
-		for (int pos = 0; pos < nbits; pos++)
-		{
-			uint64_t	m_hi = pos >= 64 ? ~UINT64_C(0) : pos == 0 ? 0 : ~UINT64_C(0) << (64 - pos);
-			uint64_t	m_lo = pos <= 64 ? 0 : ~UINT64_C(0) << (128 - pos);
-
-			store64(blocks[pos], (a_hi & m_hi) | (p_hi & ~m_hi));
-			store64(blocks[pos] + 8, (a_lo & m_lo) | (p_lo & ~m_lo));
-		}
-	}
-
 #ifdef CRYPTOPAN_HAVE_AESNI
 	if (aesni_state < 0)
 		aesni_state = cryptopan_aesni_available();
 	if (aesni_state)
-	{
-		int			padded = (nbits + 7) & ~7;
-
-		memset(blocks[nbits], 0, (size_t) (padded - nbits) * 16);
-		aesni_encrypt_blocks(cp->round_keys, blocks, padded);
-	}
+		aesni_flip_bits(cp, orig, nbits, flip);
 	else
 #endif
-		for (int pos = 0; pos < nbits; pos++)
-			aes128_encrypt(&cp->aes, blocks[pos], blocks[pos]);
+	{
+		uint8_t		block[16];
+		uint8_t		enc[16];
 
-	/* bit pos of the result flips with the first bit of block pos */
-	for (int pos = 0; pos < nbits; pos++)
-		flip[pos / 8] |= (uint8_t) ((blocks[pos][0] >> 7) << (7 - pos % 8));
+		/* block pos: the first pos bits of the address, then the pad */
+		for (int pos = 0; pos < nbits; pos++)
+		{
+			for (int j = 0; j < 16; j++)
+				block[j] = (uint8_t) ((orig[j] & prefix_mask[pos][j]) |
+									  (cp->pad[j] & ~prefix_mask[pos][j]));
+			aes128_encrypt(&cp->aes, block, enc);
+			/* bit pos of the result flips with the first bit of block pos */
+			flip[pos / 8] |= (uint8_t) ((enc[0] >> 7) << (7 - pos % 8));
+		}
+	}
 	for (int i = 0; i < nbytes; i++)
 		out[i] = orig[i] ^ flip[i];
 }

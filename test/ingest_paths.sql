@@ -10,7 +10,9 @@ CREATE ROLE tap_path_writer NOLOGIN IN ROLE vpcflow_writer;
 
 CREATE FUNCTION pg_temp.sh(cmd text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'cd ' || current_setting('data_directory') || ' && ' || cmd);
+    -- the program reads its input first: exiting unread would break the pipe
+    EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
+                   'cat > /dev/null; cd ' || current_setting('data_directory') || ' && ' || cmd);
 END $$;
 
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text
@@ -92,5 +94,5 @@ SELECT * FROM finish();
 ROLLBACK;
 DO $$ BEGIN
     EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
-                   'cd ' || current_setting('data_directory') || ' && rm -rf sec_in sec_in2 sec_out');
+                   'cat > /dev/null; cd ' || current_setting('data_directory') || ' && rm -rf sec_in sec_in2 sec_out');
 END $$;

@@ -219,6 +219,27 @@ SELECT is(pg_temp.error_as('tap_tenant_a', 'SELECT count(*) FROM vpcflow.interfa
 SELECT alike(pg_temp.error_as('tap_tenant_b', 'SELECT count(*) FROM vpcflow.flows WHERE pg_temp.trap(account_id::text)'),
     'P0001: leaked account 2%', 'the trap does fire on rows a tenant may see (the check can fail)');
 
+-- ---------------------------------------------------------------- plans
+-- The policy's account list is an InitPlan, not a per-row SubPlan (which
+-- would keep scans from going parallel).
+CREATE FUNCTION pg_temp.plan_as(role name, sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    plan text := '';
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', role);
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || sql LOOP
+        plan := plan || line || E'\n';
+    END LOOP;
+    RESET ROLE;
+    RETURN plan;
+END $$;
+SELECT unalike(pg_temp.plan_as('tap_tenant_a', 'SELECT count(*) FROM vpcflow.flows'), '%SubPlan%',
+    'the tenant filter on flows is no per-row SubPlan');
+SELECT alike(pg_temp.plan_as('tap_tenant_a', 'SELECT count(*) FROM vpcflow.flows'), '%InitPlan%',
+    'the tenant filter on flows is an InitPlan');
+
 -- ---------------------------------------------------------------- statistics
 -- pg_stats hides the statistics (most common values: accounts, addresses)
 -- of tables under row-level security, and of partitions nobody is granted.
