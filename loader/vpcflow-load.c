@@ -372,7 +372,7 @@ dry_run_file(const char *path, const char *data, size_t len, long long *records,
 		/* GCP / Azure: the shared reader, as the server runs it */
 		CloudReader *r = malloc(sizeof(CloudReader));
 
-		if (cloud_parse(r, provider, data, len, dry_cloud_row, dry_cloud_bad, dc) < 0)
+		if (cloud_parse(r, provider, data, len, 0, dry_cloud_row, dry_cloud_bad, dc) < 0)
 		{
 			fprintf(stderr, "%s:%zu: invalid %s flow-log JSON: %s\n", path, r->js.line,
 					flow_label_name(FK_PROVIDER, provider), r->error);

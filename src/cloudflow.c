@@ -1159,10 +1159,22 @@ each_object(CloudReader *r, AzureContext *ctx, size_t at, int level, const char 
 	{
 		size_t		s = r->js.pos;
 		size_t		e;
+		bool		blob_record = r->in_blob_records;
 
 		if (json_skip_value(&r->js, level) < 0)
 			return -1;
 		e = r->js.pos;
+		if (blob_record)
+		{
+			/* a record of the blob: skipped when an earlier copy had it */
+			if (e <= r->resume_at)
+			{
+				r->skipped_records++;
+				r->records_end = e;
+				continue;
+			}
+			r->in_blob_records = false;
+		}
 		if (!at_char(r, s, '{'))
 		{
 			row_begin(r, ctx->provider);
@@ -1171,6 +1183,11 @@ each_object(CloudReader *r, AzureContext *ctx, size_t at, int level, const char 
 		}
 		else if (fn(r, ctx, s, level + 1) < 0)
 			return -1;
+		if (blob_record)
+		{
+			r->in_blob_records = true;
+			r->records_end = e;
+		}
 		r->js.pos = e;
 	}
 	return m;
@@ -1321,8 +1338,11 @@ azure_object(CloudReader *r, size_t at, int level, bool top)
 			r->js.pos = end;
 			return 0;
 		}
+		/* the blob shape (PT1H.json) when it is the whole document */
+		r->in_blob_records = (level == 1 && at == r->first_value);
 		if (each_object(r, &ctx, v[A_RECORDS], level + 1, "records", azure_record_elem) < 0)
 			return -1;
+		r->in_blob_records = false;
 		r->js.pos = end;
 		return 0;
 	}
@@ -1426,17 +1446,22 @@ top_value(CloudReader *r, int level)
 
 int
 cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
-			CloudRowFn row_fn, CloudBadFn bad_fn, void *arg)
+			size_t resume_at, CloudRowFn row_fn, CloudBadFn bad_fn, void *arg)
 {
 	r->provider = provider;
+	r->resume_at = resume_at;
 	r->row_fn = row_fn;
 	r->bad_fn = bad_fn;
 	r->arg = arg;
 	r->rows = r->bad = 0;
 	r->error[0] = '\0';
+	r->records_end = 0;
+	r->skipped_records = 0;
+	r->in_blob_records = false;
 	json_scan_init(&r->js, buf, len);
 
 	json_skip_ws(&r->js);
+	r->first_value = r->js.pos;
 	if (provider != FLOW_PROVIDER_GCP && r->js.pos < r->js.len &&
 		r->js.buf[r->js.pos] != '{' && r->js.buf[r->js.pos] != '[')
 	{
@@ -1448,6 +1473,8 @@ cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 		json_skip_ws(&r->js);
 		if (r->js.pos >= r->js.len)
 			return 0;
+		if (r->js.pos != r->first_value)
+			r->records_end = 0; /* not a single blob: nothing to resume */
 		if (r->js.buf[r->js.pos] == '[')
 		{
 			bool		first = true;

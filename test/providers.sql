@@ -21,7 +21,7 @@ LANGUAGE sql AS $$
     SELECT jsonb_strip_nulls(to_jsonb(r) - 'ingest_id')
 $$;
 
-SELECT plan(39);
+SELECT plan(43);
 
 -- ---------------------------------------------------------------- the label type
 SELECT is(('azure-vnet'::vpcflow.cloud_provider)::text, 'azure-vnet', 'cloud_provider reads and prints its labels');
@@ -179,6 +179,28 @@ SELECT is((SELECT provider::text FROM vpcflow.parse(
 SELECT throws_ok($$SELECT vpcflow.ingest_data('bad-nsg.json', convert_to(pg_temp.f('azure-nsg.json') || ' ', 'UTF8'), NULL, 'fail')$$,
     '22P02', 'invalid flow-log record in bad-nsg.json line 10, field dstaddr: invalid destination IP address',
     'on_error => fail: the first bad tuple fails the load, naming file, line and field');
+
+
+-- ---------------------------------------------------------------- a growing Azure blob
+-- Azure appends records to PT1H.json during its hour: a later copy starts
+-- with the earlier copy's bytes up to its last record.
+CREATE TEMP TABLE blob AS
+SELECT '{"time":"2024-03-01T11:00:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S1/X","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"00AABBCCDD02","flowTuples":["1709290800,10.9.0.1,10.9.0.2,1000,443,T,O,A,B,,,,","1709290801,10.9.0.1,10.9.0.2,1001,443,T,O,A,B,,,,"]}]}]}}' AS r1,
+       '{"time":"2024-03-01T11:01:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S1/X","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"00AABBCCDD02","flowTuples":["1709290860,10.9.0.1,10.9.0.2,1000,443,T,O,A,E,5,500,4,400"]}]}]}}' AS r2,
+       '{"time":"2024-03-01T11:02:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S1/X","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"00AABBCCDD02","flowTuples":["1709290920,10.9.0.1,10.9.0.2,1001,443,T,O,A,E,7,700,6,600","1709290921,10.9.0.1,10.9.0.3,1002,443,T,O,A,B,,,,"]}]}]}}' AS r3;
+
+SELECT is((SELECT rows FROM blob, vpcflow.ingest_data('blob/PT1H.json', convert_to('{"records":[' || r1 || ',' || r2 || ']}', 'UTF8'))),
+    3::bigint, 'growing blob: the first copy loads its 3 tuples');
+
+SELECT is((SELECT rows FROM blob, vpcflow.ingest_data('blob/PT1H.json', convert_to('{"records":[' || r1 || ',' || r2 || ',' || r3 || ']}', 'UTF8'))),
+    2::bigint, 'growing blob: a later, longer copy loads only the tuples of the record added');
+
+SELECT is((SELECT ARRAY[count(*), sum(bytes)] FROM vpcflow.flows WHERE interface_id = '00-AA-BB-CC-DD-02'),
+    ARRAY[5, 1200]::numeric[], 'growing blob: every tuple once');
+
+SELECT is((SELECT rows FROM blob, vpcflow.ingest_data('blob/PT1H.json',
+               convert_to('{"records":[' || replace(r1, '1000,443', '1009,443') || ',' || r2 || ',' || r3 || ']}', 'UTF8'))),
+    5::bigint, 'growing blob: a copy whose earlier bytes differ is not taken as a continuation');
 
 -- ---------------------------------------------------------------- deduplication
 SELECT is((SELECT count(*) FROM vpcflow.flows
