@@ -18,6 +18,8 @@
 # plain COPY in the same run.  Needs root (the cluster belongs to
 # postgres); the PostgreSQL tree is VPCFLOW_PGBIN's, else pg_config's.
 set -euo pipefail
+# One block, read whole before it runs: editing the file mid-run is safe.
+{
 
 FLOWS=200000
 SEED=1
@@ -51,7 +53,8 @@ log "build and install ($PGBIN)"
 make -s -C "$ROOT" PG_CONFIG="$PGBIN/pg_config" >/dev/null
 make -s -C "$ROOT" PG_CONFIG="$PGBIN/pg_config" install >/dev/null
 cc -O2 -Wall -Wextra -Werror -I"$ROOT/src" -o "$BASE/cloudbench" "$ROOT/bench/cloudbench.c" \
-	"$ROOT/src/cloudflow.c" "$ROOT/src/jsonscan.c" "$ROOT/src/flowparse.c"
+	"$ROOT/src/cloudflow.c" "$ROOT/src/cloudflow_gcp.c" "$ROOT/src/cloudflow_azure.c" \
+	"$ROOT/src/jsonscan.c" "$ROOT/src/flowparse.c"
 
 chown postgres "$BASE"
 runuser -u postgres -- "$PGBIN/initdb" -D "$DATA" -A trust -U postgres >/dev/null
@@ -122,3 +125,5 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 } >"$BASE/report.md"
 cat "$BASE/report.md"
 if [ -n "$OUT" ]; then cp "$BASE/report.md" "$OUT"; fi
+exit 0
+}

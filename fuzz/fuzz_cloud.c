@@ -11,7 +11,7 @@
  * from 1, a row has a start time and a provider, strings are in the
  * document-independent arena or valid ranges, counters add up.
  *
- * fuzz sources: src/cloudflow.c src/jsonscan.c src/flowparse.c
+ * fuzz sources: src/cloudflow.c src/cloudflow_gcp.c src/cloudflow_azure.c src/jsonscan.c src/flowparse.c
  */
 #include "cloudflow.h"
 #include "fuzz_common.h"

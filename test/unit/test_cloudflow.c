@@ -4,7 +4,7 @@
  *		value conversion edge cases, and what goes to the bad-item callback.
  *		Expected values are worked out by hand from the formats' facts.
  *
- * unit.sh sources: src/cloudflow.c src/jsonscan.c src/flowparse.c
+ * unit.sh sources: src/cloudflow.c src/cloudflow_gcp.c src/cloudflow_azure.c src/jsonscan.c src/flowparse.c
  */
 #include "cloudflow.h"
 #include "unit.h"
