@@ -25,6 +25,7 @@ PACKAGES=(
     clang
     libclang-rt-14-dev                       # libFuzzer runtime for fuzz/
     python3
+    libjson-c-dev                            # bench/multicloud.sh: json-c comparison
 )
 
 build=1
