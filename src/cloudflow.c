@@ -497,10 +497,70 @@ top_value(CloudReader *r, int level)
 	return cf_azure_object(r, r->js.pos, level, true);
 }
 
+/*
+ * NDJSON (an entry or record per line) when the first line is one whole
+ * object: "{" ... "}" with nothing after it but blanks.
+ */
+static bool
+first_line_is_object(const CloudReader *r)
+{
+	const char *b = r->js.buf;
+	size_t		p = r->first_value;
+	const char *nl;
+	size_t		e;
+
+	if (p >= r->js.len || b[p] != '{')
+		return false;
+	nl = memchr(b + p, '\n', r->js.len - p);
+	e = nl ? (size_t) (nl - b) : r->js.len;
+	while (e > p && (b[e - 1] == ' ' || b[e - 1] == '\t' || b[e - 1] == '\r'))
+		e--;
+	return e > p + 1 && b[e - 1] == '}';
+}
+
+/*
+ * Malformed JSON in a line of NDJSON (a truncated download, a half-written
+ * last line) spoils that line only: it goes to the bad-item callback and
+ * reading resumes at the next line.  The object's rows are handed over
+ * only after all of it has been scanned, so none of a broken line's rows
+ * were given out.  Elsewhere malformed JSON ends the document.
+ */
+static bool
+skip_broken_line(CloudReader *r, size_t start)
+{
+	const char *b = r->js.buf;
+	size_t		line = json_line_at(&r->js, start);
+	size_t		p = start;
+	const char *nl;
+	size_t		eol;
+
+	while (p > 0 && (b[p - 1] == ' ' || b[p - 1] == '\t'))
+		p--;
+	if ((p > 0 && b[p - 1] != '\n') || r->js.line != line)
+		return false;
+	nl = memchr(b + start, '\n', r->js.len - start);
+	eol = nl ? (size_t) (nl - b) : r->js.len;
+	/* NDJSON goes on with another object (or ends) on the next lines */
+	for (p = eol; p < r->js.len; p++)
+		if (b[p] != ' ' && b[p] != '\t' && b[p] != '\n' && b[p] != '\r')
+			break;
+	if (p < r->js.len && b[p] != '{')
+		return false;
+	snprintf(r->message, sizeof(r->message), "malformed JSON: %s", r->js.error);
+	r->bad++;
+	r->bad_fn(r->arg, b + start, eol - start, line, NULL, r->message);
+	r->js.failed = false;
+	r->js.error[0] = '\0';
+	r->js.pos = eol;
+	return true;
+}
+
 int
 cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 			size_t resume_at, CloudRowFn row_fn, CloudBadFn bad_fn, void *arg)
 {
+	bool		ndjson;
+
 	r->provider = provider;
 	r->resume_at = resume_at;
 	r->row_fn = row_fn;
@@ -521,6 +581,7 @@ cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 		cf_azure_tuple_lines(r);
 		return 0;
 	}
+	ndjson = first_line_is_object(r);
 	for (;;)
 	{
 		json_skip_ws(&r->js);
@@ -549,7 +610,20 @@ cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 		}
 		else if (r->js.buf[r->js.pos] == '{')
 		{
-			if (top_value(r, 1) < 0)
+			size_t		start = r->js.pos;
+			size_t		full = r->js.len;
+			int			rc;
+
+			/* NDJSON: an object may not run into the next line */
+			if (ndjson)
+			{
+				const char *nl = memchr(r->js.buf + start, '\n', full - start);
+
+				r->js.len = nl ? (size_t) (nl - r->js.buf) : full;
+			}
+			rc = top_value(r, 1);
+			r->js.len = full;
+			if (rc < 0 && !(ndjson && skip_broken_line(r, start)))
 				goto fail;
 		}
 		else

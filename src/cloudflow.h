@@ -9,9 +9,10 @@
  * shared scanner's (jsonscan.h).  The document is read whole from the
  * caller's buffer; each row is handed to a callback while the strings it
  * points to are valid, and each bad entry or tuple to another callback
- * with its raw bytes, for quarantine.  Malformed JSON ends the document
- * (cloud_parse returns -1 with the error); nothing outside buf[0..len) is
- * read, whatever the bytes.
+ * with its raw bytes, for quarantine.  Malformed JSON in a one-line entry
+ * of NDJSON is such a bad item too (the line is skipped); elsewhere it ends
+ * the document (cloud_parse returns -1 with the error).  Nothing outside
+ * buf[0..len) is read, whatever the bytes.
  *
  * Documents:
  *   gcp         Cloud Logging LogEntry objects (logName .../vpc_flows of

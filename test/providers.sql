@@ -21,7 +21,7 @@ LANGUAGE sql AS $$
     SELECT jsonb_strip_nulls(to_jsonb(r) - 'ingest_id')
 $$;
 
-SELECT plan(43);
+SELECT plan(46);
 
 -- ---------------------------------------------------------------- the label type
 SELECT is(('azure-vnet'::vpcflow.cloud_provider)::text, 'azure-vnet', 'cloud_provider reads and prints its labels');
@@ -80,9 +80,13 @@ SELECT throws_ok($$SELECT * FROM vpcflow.parse('{"jsonPayload": {"connection": {
     '22P02', 'invalid flow-log record in input line 1, field reporter: ',
     'GCP: a reporter other than SRC or DEST is an error');
 
+SELECT throws_ok($$SELECT * FROM vpcflow.parse(E'{\n  "jsonPayload": {"connection": {"src_ip": "10.0.0.1"}, "reporter": "SRC"}', 'gcp')$$,
+    '22P02', 'invalid gcp flow-log JSON in input line 2: unexpected end of input, expected '','' or ''}''',
+    'GCP: malformed JSON in a pretty-printed document is an error naming the line');
+
 SELECT throws_ok($$SELECT * FROM vpcflow.parse('{"jsonPayload": {"connection": {"src_ip": "10.0.0.1"}, "reporter": "SRC"}', 'gcp')$$,
-    '22P02', 'invalid gcp flow-log JSON in input line 1: unexpected end of input, expected '','' or ''}''',
-    'GCP: malformed JSON is an error naming the line');
+    '22P02', 'invalid flow-log record in input line 1, ',
+    'GCP: a malformed NDJSON line is a bad record, naming its line');
 
 -- ---------------------------------------------------------------- GCP: ingest
 SELECT results_eq($$SELECT status, rows, errors FROM vpcflow.ingest_file('vpcflow_testdata/gcp-both-ends.ndjson')$$,
@@ -97,6 +101,16 @@ SELECT results_eq($$SELECT line_no, field, position('10.0.0.999' IN convert_from
 
 SELECT is((SELECT status FROM vpcflow.ingest_file('vpcflow_testdata/gcp-both-ends.ndjson')), 'duplicate',
     'GCP ingest: loading the same file again is a no-op');
+
+SELECT results_eq($$SELECT status, rows, errors FROM vpcflow.ingest_data('truncated.ndjson',
+                      convert_to(array_to_string((string_to_array(pg_temp.f('gcp-both-ends.ndjson'), E'\n'))[4:5], E'\n')
+                                 || E'\n' || left(pg_temp.head('gcp-both-ends.ndjson', 1), 300), 'UTF8'))$$,
+    $$VALUES ('loaded_with_errors'::text, 2::bigint, 1::bigint)$$,
+    'GCP NDJSON with a truncated last line: the line is quarantined, the others load');
+
+SELECT is((SELECT line_no || ': ' || left(message, 14) FROM vpcflow.ingest_errors e JOIN vpcflow.ingest_log l USING (ingest_id)
+           WHERE l.file_name = 'truncated.ndjson'),
+    '3: malformed JSON', 'the truncated line is reported with its line number');
 
 SELECT results_eq($$SELECT rows, errors FROM vpcflow.ingest_file('vpcflow_testdata/gcp-array.json')$$,
     $$VALUES (1::bigint, 1::bigint)$$,

@@ -202,6 +202,20 @@ test_azure(void)
 	CHECK_INT(nbad, 1);
 	CHECK_STR(last_field, "records");
 
+	/* NDJSON: a broken (here truncated) line is one bad item, the rest loads */
+	CHECK_INT(run(FLOW_PROVIDER_GCP,
+				  "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}\n"
+				  "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\n"
+				  "{\"connection\":{\"src_ip\":\"10.0.0.3\",\"dest_ip\":\"10.0.0.2\"},\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}\n"
+				  "{\"connection\":{\"src_ip\":\"10.0.0.1\""), 0);
+	CHECK_INT(nrows, 2);
+	CHECK_INT(nbad, 2);
+	CHECK_INT(last_bad_line, 4);
+	CHECK(strncmp(last_bad, "malformed JSON: ", 16) == 0);
+	/* ... but not in an object spread over lines */
+	CHECK_INT(run(FLOW_PROVIDER_GCP, "{\"connection\": ]\n  \"reporter\": \"SRC\"\n}\n"), -1);
+	CHECK_INT(reader.js.line, 1);
+
 	/* malformed JSON ends the document with an error and its line */
 	CHECK_INT(run(FLOW_PROVIDER_AZURE_VNET, "{\"records\":[\n{\"flowRecords\":{\"flows\":[}]}"), -1);
 	CHECK_INT(reader.js.line, 2);
