@@ -21,7 +21,7 @@ LANGUAGE sql AS $$
     SELECT jsonb_strip_nulls(to_jsonb(r) - 'ingest_id')
 $$;
 
-SELECT plan(46);
+SELECT plan(48);
 
 -- ---------------------------------------------------------------- the label type
 SELECT is(('azure-vnet'::vpcflow.cloud_provider)::text, 'azure-vnet', 'cloud_provider reads and prints its labels');
@@ -234,6 +234,17 @@ SELECT is((SELECT ARRAY[count(*) FILTER (WHERE provider = 'azure-nsg'), count(*)
            FROM vpcflow.flows_dedup WHERE interface_id = '00-AA-BB-CC-DD-EE'),
     ARRAY[0, 5, 1200]::numeric[],
     'flows_dedup drops the NSG tuples a VNet flow log repeats (deny B matches VNet D); totals count once');
+
+-- ---------------------------------------------------------------- across providers
+SELECT results_eq(
+    $$SELECT provider::text, vpcflow.reject_rate(action) FROM vpcflow.flows_dedup GROUP BY 1 ORDER BY 1$$,
+    $$SELECT provider::text, (count(*) FILTER (WHERE action = 'REJECT'))::float8 / count(*)
+      FROM vpcflow.flows_dedup GROUP BY 1 ORDER BY 1$$,
+    'reject_rate per provider over flows_dedup equals the plain SQL count');
+
+SELECT is((SELECT count(*) FROM vpcflow.flows_enriched WHERE provider IN ('gcp', 'azure-nsg', 'azure-vnet')),
+    (SELECT count(*) FROM vpcflow.flows WHERE provider IN ('gcp', 'azure-nsg', 'azure-vnet')),
+    'flows_enriched carries the GCP and Azure rows too');
 
 SELECT * FROM finish();
 ROLLBACK;
