@@ -9,7 +9,7 @@ MODULE_big  = vpcflow
 # the fuzz harness), then the server-side modules.
 PURE_OBJS   = src/flowparse.o src/idcodec.o src/jsonscan.o src/envelope.o \
               src/cloudflow.o src/lpmtrie.o src/aggformat.o src/cryptopan.o \
-              src/flowrec.o src/baseline.o
+              src/flowrec.o src/baseline.o src/cloudflow_gcp.o src/cloudflow_azure.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o src/flow_record.o \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \
@@ -51,13 +51,14 @@ src/vpcflow-parsebench: bench/parsebench.c src/flowparse.c src/flowparse.h
 	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -o $@ bench/parsebench.c src/flowparse.c
 
 # vpcflow-load: the libpq bulk loader (loader/), sharing the pure-C parser.
-LOADER_SRCS = loader/vpcflow-load.c src/flowparse.c src/jsonscan.c src/envelope.c src/cloudflow.c
+LOADER_SRCS = loader/vpcflow-load.c src/flowparse.c src/jsonscan.c src/envelope.c src/cloudflow.c \
+              src/cloudflow_gcp.c src/cloudflow_azure.c
 PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
 all: vpcflow-load
 
-vpcflow-load: $(LOADER_SRCS) src/flowparse.h src/jsonscan.h src/envelope.h src/cloudflow.h
+vpcflow-load: $(LOADER_SRCS) src/flowparse.h src/jsonscan.h src/envelope.h src/cloudflow.h src/cloudflow_int.h
 	$(CC) -O2 -g -Wall -Wextra -Werror -Isrc -I$(PG_INCLUDEDIR) -o $@ $(LOADER_SRCS) \
 		-L$(PG_LIBDIR) -lpq -lz -lpthread
 

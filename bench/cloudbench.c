@@ -73,7 +73,7 @@ main(int argc, char **argv)
 		rows = bad = 0;
 		if (provider > FLOW_PROVIDER_AWS)
 		{
-			if (cloud_parse(r, provider, buf, len, on_row, on_bad, NULL) < 0)
+			if (cloud_parse(r, provider, buf, len, 0, on_row, on_bad, NULL) < 0)
 			{
 				fprintf(stderr, "%s: line %zu: %s\n", argv[1], r->js.line, r->error);
 				return 1;

@@ -93,21 +93,24 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-			"vpcflow-load: load AWS VPC Flow Logs files into vpcflow, exactly once.\n"
+			"vpcflow-load: load AWS, GCP and Azure flow-log files into vpcflow, exactly once.\n"
 			"\n"
 			"Usage: vpcflow-load [OPTION]... PATH...\n"
 			"\n"
 			"PATH is a file (plain or gzip; flow-log text, a CloudWatch Logs subscription\n"
-			"payload, or NDJSON of {\"message\": ...} lines), a directory walked recursively\n"
-			"(the S3 layout AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/..., Hive-style\n"
-			"trees, anything), or - for standard input.\n"
+			"payload, or NDJSON of {\"message\": ...} lines; GCP Cloud Logging entries; Azure\n"
+			"NSG or VNet flow-log blobs), a directory walked recursively (the S3 layout\n"
+			"AWSLogs/<account>/vpcflowlogs/<region>/YYYY/MM/DD/..., the Azure layout\n"
+			"resourceId=/SUBSCRIPTIONS/.../y=YYYY/.../PT1H.json, Hive-style trees, anything),\n"
+			"or - for standard input.\n"
 			"\n"
 			"Options:\n"
 			"  -d, --dbname=CONNINFO   database name or libpq connection string (PG* variables\n"
 			"                          apply as usual)\n"
 			"  -j, --jobs=N            load N files at a time, on N connections (default 1)\n"
 			"  -f, --format=FORMAT     format of headerless input: field names, or v2, v3, v4,\n"
-			"                          v5, tgw (files with a header line need none)\n"
+			"                          v5, tgw (files with a header line need none); or gcp,\n"
+			"                          azure-nsg, azure-vnet, aws (else detected from content)\n"
 			"      --on-error=MODE     quarantine (default: bad lines to vpcflow.ingest_errors)\n"
 			"                          or fail (a bad line fails its whole file)\n"
 			"      --retry=N           retry a lost or refused connection N times, with\n"
@@ -372,7 +375,7 @@ dry_run_file(const char *path, const char *data, size_t len, long long *records,
 		/* GCP / Azure: the shared reader, as the server runs it */
 		CloudReader *r = malloc(sizeof(CloudReader));
 
-		if (cloud_parse(r, provider, data, len, dry_cloud_row, dry_cloud_bad, dc) < 0)
+		if (cloud_parse(r, provider, data, len, 0, dry_cloud_row, dry_cloud_bad, dc) < 0)
 		{
 			fprintf(stderr, "%s:%zu: invalid %s flow-log JSON: %s\n", path, r->js.line,
 					flow_label_name(FK_PROVIDER, provider), r->error);

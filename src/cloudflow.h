@@ -9,9 +9,10 @@
  * shared scanner's (jsonscan.h).  The document is read whole from the
  * caller's buffer; each row is handed to a callback while the strings it
  * points to are valid, and each bad entry or tuple to another callback
- * with its raw bytes, for quarantine.  Malformed JSON ends the document
- * (cloud_parse returns -1 with the error); nothing outside buf[0..len) is
- * read, whatever the bytes.
+ * with its raw bytes, for quarantine.  Malformed JSON in a one-line entry
+ * of NDJSON is such a bad item too (the line is skipped); elsewhere it ends
+ * the document (cloud_parse returns -1 with the error).  Nothing outside
+ * buf[0..len) is read, whatever the bytes.
  *
  * Documents:
  *   gcp         Cloud Logging LogEntry objects (logName .../vpc_flows of
@@ -70,6 +71,18 @@ typedef struct CloudReader
 	CloudBadFn	bad_fn;
 	void	   *arg;
 	FlowRow		row;
+	/*
+	 * Azure blobs grow: Azure appends records to a PT1H.json during its
+	 * hour.  When the document is one {"records": [...]} blob, records
+	 * that end at or before resume_at (cloud_parse's argument: where an
+	 * earlier copy of the blob ended, once that prefix is known to be the
+	 * same bytes) are skipped and counted in skipped_records; records_end
+	 * is the offset just after the last record read (0 when the document
+	 * is not a single blob), for the next copy.
+	 */
+	size_t		resume_at;
+	size_t		records_end;
+	size_t		skipped_records;
 	/* counters */
 	size_t		rows;
 	size_t		bad;
@@ -78,6 +91,8 @@ typedef struct CloudReader
 	/* private scratch */
 	char		message[200];
 	const char *bad_field;
+	size_t		first_value;	/* offset of the first top-level value */
+	bool		in_blob_records;	/* between the blob's records */
 	size_t		arena_used;
 	char		arena[CLOUD_ARENA_SIZE];
 	size_t		extra_len;
@@ -88,9 +103,10 @@ typedef struct CloudReader
  * Read the document buf[0..len) of provider (a FLOW_PROVIDER_* code other
  * than AWS).  Returns 0 when the whole document was read (bad entries and
  * tuples went to bad_fn), -1 on malformed JSON (r->error, r->js.line).
- * r is large (about 100 kB): allocate it, do not put it on the stack.
+ * resume_at: 0, or where an earlier copy of this Azure blob ended (see
+ * above).  r is large (about 100 kB): allocate it, not on the stack.
  */
 extern int	cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
-						CloudRowFn row_fn, CloudBadFn bad_fn, void *arg);
+						size_t resume_at, CloudRowFn row_fn, CloudBadFn bad_fn, void *arg);
 
 #endif							/* VPCFLOW_CLOUDFLOW_H */

@@ -45,6 +45,7 @@ typedef struct Ingest
 	const char *path;			/* as given, for messages */
 	FlowParser	parser;
 	int			provider;		/* format => 'gcp' etc. (cloudflow.h), or 0 */
+	int64		size;			/* the file's size as stored (maybe gzip) */
 	bool		quarantine;
 	int32		ingest_id;
 	StoreWriter *writer;
@@ -248,6 +249,7 @@ note_header(Ingest *st)
 }
 
 static void store_row(Ingest *st, FlowRow *row, const char *line, size_t len);
+static void hash_bytes_sha256(const char *data, size_t len, uint8 *digest);
 
 static void
 handle_line(Ingest *st, const char *line, size_t len, FlowRow *row)
@@ -386,13 +388,71 @@ cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *fi
 }
 
 /*
+ * Azure appends records to a blob (PT1H.json) during its hour, so a later
+ * copy of a blob starts with the bytes of an earlier one.  Where an
+ * earlier load of the same file name recorded where its records ended and
+ * the SHA-256 of the bytes before, and this document starts with the same
+ * bytes, those records are already in the store: the reader skips them.
+ */
+static size_t
+blob_resume_offset(Ingest *st, const char *doc, size_t len)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	bool		isnull;
+	int64		offset;
+	bytea	   *want;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	args[0] = CStringGetTextDatum(st->path);
+	args[1] = Int32GetDatum(st->ingest_id);
+	if (SPI_execute_with_args("SELECT resume_offset, resume_sha256 FROM vpcflow.ingest_log "
+							  "WHERE file_name = $1 AND ingest_id <> $2 AND resume_offset IS NOT NULL "
+							  "AND status IN ('loaded', 'loaded_with_errors') "
+							  "ORDER BY ingest_id DESC LIMIT 1",
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up earlier copies of \"%s\"", st->path);
+	if (SPI_processed != 1)
+		return 0;
+	offset = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	want = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull || offset <= 0 || (size_t) offset > len ||
+		VARSIZE_ANY_EXHDR(want) != PG_SHA256_DIGEST_LENGTH)
+		return 0;
+	hash_bytes_sha256(doc, (size_t) offset, digest);
+	if (memcmp(digest, VARDATA_ANY(want), PG_SHA256_DIGEST_LENGTH) != 0)
+		return 0;
+	return (size_t) offset;
+}
+
+/* Record where this blob's records end, for its later copies. */
+static void
+blob_note_end(Ingest *st, const char *doc, size_t end)
+{
+	Oid			types[3] = {INT4OID, INT8OID, BYTEAOID};
+	Datum		args[3];
+	bytea	   *sha = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	SET_VARSIZE(sha, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	hash_bytes_sha256(doc, end, (uint8 *) VARDATA(sha));
+	args[0] = Int32GetDatum(st->ingest_id);
+	args[1] = Int64GetDatum((int64) end);
+	args[2] = PointerGetDatum(sha);
+	if (SPI_execute_with_args("UPDATE vpcflow.ingest_log SET resume_offset = $2, resume_sha256 = $3 "
+							  "WHERE ingest_id = $1", 3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update vpcflow.ingest_log");
+}
+
+/*
  * A GCP or Azure document: read it whole (as JSON envelopes are), then
  * each entry or flow tuple becomes a row, or goes to quarantine.
  */
 static void
 read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 {
-	size_t		cap = Max(have * 2, (size_t) READ_CHUNK);
+	/* a plain file's size is known: one buffer, no regrowing and copying */
+	size_t		cap = Max(Max(have * 2, (size_t) READ_CHUNK),
+						  Min((size_t) st->size + READ_CHUNK + 1, MaxAllocHugeSize / 4));
 	char	   *doc = palloc_extended(cap, MCXT_ALLOC_HUGE);
 	CloudReader *r = palloc(sizeof(CloudReader));
 	size_t		n;
@@ -415,12 +475,20 @@ read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 		have += n;
 		st->bytes_read += n;
 	}
-	if (cloud_parse(r, provider, doc, have, cloud_row, cloud_bad, st) < 0)
+	if (cloud_parse(r, provider, doc, have,
+					provider == FLOW_PROVIDER_GCP ? 0 : blob_resume_offset(st, doc, have),
+					cloud_row, cloud_bad, st) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid %s flow-log JSON in %s line %zu: %s",
 						flow_label_name(FK_PROVIDER, provider), st->path,
 						r->js.line, r->error)));
+	if (r->skipped_records > 0)
+		ereport(NOTICE,
+				(errmsg("%s: skipped its first %zu records, loaded from an earlier copy of the blob",
+						st->path, r->skipped_records)));
+	if (r->records_end > 0)
+		blob_note_end(st, doc, r->records_end);
 	pfree(r);
 	pfree(doc);
 }
@@ -676,6 +744,7 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	st->size = size;
 	loaded = claim_file(st, name, digest, size, format, &existing);
 	if (loaded)
 	{

@@ -75,6 +75,18 @@ json_skip_ws_slow(JsonScan *e)
 	}
 }
 
+/* 1 for the bytes a plain run may hold: printable ASCII but '"' and '\\' */
+static const unsigned char plain_byte[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /*
  * Length of the run of plain string bytes (printable ASCII other than '"'
  * and '\\') at b[p..len), eight at a time: a word has none of the bytes
@@ -92,16 +104,28 @@ plain_run(const unsigned char *b, size_t p, size_t len)
 	{
 		uint64_t	v,
 					q,
-					s;
+					s,
+					m;
 
 		memcpy(&v, b + p, 8);
 		q = v ^ (ones * '"');
 		s = v ^ (ones * '\\');
-		if ((((q - ones) & ~q) | ((s - ones) & ~s) | (v - ones * 0x20) | v) & highs)
+		m = (((q - ones) & ~q) | ((s - ones) & ~s) | (v - ones * 0x20) | v) & highs;
+		if (m != 0)
+		{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/*
+			 * The lowest flagged byte is exact (borrows only run upwards):
+			 * on a little-endian machine it is the first byte in memory.
+			 */
+			return p - start + ((size_t) __builtin_ctzll(m) >> 3);
+#else
 			break;
+#endif
+		}
 		p += 8;
 	}
-	while (p < len && b[p] >= 0x20 && b[p] < 0x80 && b[p] != '"' && b[p] != '\\')
+	while (p < len && plain_byte[b[p]])
 		p++;
 	return p - start;
 }

@@ -449,7 +449,7 @@ vpcflow_parse(PG_FUNCTION_ARGS)
 	{
 		CloudReader *r = palloc(sizeof(CloudReader));
 
-		if (cloud_parse(r, provider, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+		if (cloud_parse(r, provider, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), 0,
 						parse_cloud_row, parse_cloud_bad, ps) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -1,5 +1,13 @@
 -- GCP and Azure flow logs in the store (docs/providers.md): the
--- deduplicated view over all providers.
+-- deduplicated view over all providers, and where an Azure blob's records
+-- end, so that a later, longer copy of the blob loads only what was added.
+
+ALTER TABLE vpcflow.ingest_log
+    ADD COLUMN resume_offset bigint,
+    ADD COLUMN resume_sha256 bytea;
+COMMENT ON COLUMN vpcflow.ingest_log.resume_offset IS
+    'Azure blob (PT1H.json): byte offset just after its last record; a later copy of the same file name '
+    'whose first resume_offset bytes have SHA-256 resume_sha256 skips those records.';
 --
 -- Double counting, and the rule that removes it:
 --   * GCP logs a connection at each end whose VM has flow logs on: the

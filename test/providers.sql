@@ -21,7 +21,7 @@ LANGUAGE sql AS $$
     SELECT jsonb_strip_nulls(to_jsonb(r) - 'ingest_id')
 $$;
 
-SELECT plan(39);
+SELECT plan(48);
 
 -- ---------------------------------------------------------------- the label type
 SELECT is(('azure-vnet'::vpcflow.cloud_provider)::text, 'azure-vnet', 'cloud_provider reads and prints its labels');
@@ -80,9 +80,13 @@ SELECT throws_ok($$SELECT * FROM vpcflow.parse('{"jsonPayload": {"connection": {
     '22P02', 'invalid flow-log record in input line 1, field reporter: ',
     'GCP: a reporter other than SRC or DEST is an error');
 
+SELECT throws_ok($$SELECT * FROM vpcflow.parse(E'{\n  "jsonPayload": {"connection": {"src_ip": "10.0.0.1"}, "reporter": "SRC"}', 'gcp')$$,
+    '22P02', 'invalid gcp flow-log JSON in input line 2: unexpected end of input, expected '','' or ''}''',
+    'GCP: malformed JSON in a pretty-printed document is an error naming the line');
+
 SELECT throws_ok($$SELECT * FROM vpcflow.parse('{"jsonPayload": {"connection": {"src_ip": "10.0.0.1"}, "reporter": "SRC"}', 'gcp')$$,
-    '22P02', 'invalid gcp flow-log JSON in input line 1: unexpected end of input, expected '','' or ''}''',
-    'GCP: malformed JSON is an error naming the line');
+    '22P02', 'invalid flow-log record in input line 1, ',
+    'GCP: a malformed NDJSON line is a bad record, naming its line');
 
 -- ---------------------------------------------------------------- GCP: ingest
 SELECT results_eq($$SELECT status, rows, errors FROM vpcflow.ingest_file('vpcflow_testdata/gcp-both-ends.ndjson')$$,
@@ -97,6 +101,16 @@ SELECT results_eq($$SELECT line_no, field, position('10.0.0.999' IN convert_from
 
 SELECT is((SELECT status FROM vpcflow.ingest_file('vpcflow_testdata/gcp-both-ends.ndjson')), 'duplicate',
     'GCP ingest: loading the same file again is a no-op');
+
+SELECT results_eq($$SELECT status, rows, errors FROM vpcflow.ingest_data('truncated.ndjson',
+                      convert_to(array_to_string((string_to_array(pg_temp.f('gcp-both-ends.ndjson'), E'\n'))[4:5], E'\n')
+                                 || E'\n' || left(pg_temp.head('gcp-both-ends.ndjson', 1), 300), 'UTF8'))$$,
+    $$VALUES ('loaded_with_errors'::text, 2::bigint, 1::bigint)$$,
+    'GCP NDJSON with a truncated last line: the line is quarantined, the others load');
+
+SELECT is((SELECT line_no || ': ' || left(message, 14) FROM vpcflow.ingest_errors e JOIN vpcflow.ingest_log l USING (ingest_id)
+           WHERE l.file_name = 'truncated.ndjson'),
+    '3: malformed JSON', 'the truncated line is reported with its line number');
 
 SELECT results_eq($$SELECT rows, errors FROM vpcflow.ingest_file('vpcflow_testdata/gcp-array.json')$$,
     $$VALUES (1::bigint, 1::bigint)$$,
@@ -180,6 +194,28 @@ SELECT throws_ok($$SELECT vpcflow.ingest_data('bad-nsg.json', convert_to(pg_temp
     '22P02', 'invalid flow-log record in bad-nsg.json line 10, field dstaddr: invalid destination IP address',
     'on_error => fail: the first bad tuple fails the load, naming file, line and field');
 
+
+-- ---------------------------------------------------------------- a growing Azure blob
+-- Azure appends records to PT1H.json during its hour: a later copy starts
+-- with the earlier copy's bytes up to its last record.
+CREATE TEMP TABLE blob AS
+SELECT '{"time":"2024-03-01T11:00:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S1/X","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"00AABBCCDD02","flowTuples":["1709290800,10.9.0.1,10.9.0.2,1000,443,T,O,A,B,,,,","1709290801,10.9.0.1,10.9.0.2,1001,443,T,O,A,B,,,,"]}]}]}}' AS r1,
+       '{"time":"2024-03-01T11:01:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S1/X","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"00AABBCCDD02","flowTuples":["1709290860,10.9.0.1,10.9.0.2,1000,443,T,O,A,E,5,500,4,400"]}]}]}}' AS r2,
+       '{"time":"2024-03-01T11:02:00Z","category":"NetworkSecurityGroupFlowEvent","resourceId":"/SUBSCRIPTIONS/S1/X","properties":{"Version":2,"flows":[{"rule":"r","flows":[{"mac":"00AABBCCDD02","flowTuples":["1709290920,10.9.0.1,10.9.0.2,1001,443,T,O,A,E,7,700,6,600","1709290921,10.9.0.1,10.9.0.3,1002,443,T,O,A,B,,,,"]}]}]}}' AS r3;
+
+SELECT is((SELECT rows FROM blob, vpcflow.ingest_data('blob/PT1H.json', convert_to('{"records":[' || r1 || ',' || r2 || ']}', 'UTF8'))),
+    3::bigint, 'growing blob: the first copy loads its 3 tuples');
+
+SELECT is((SELECT rows FROM blob, vpcflow.ingest_data('blob/PT1H.json', convert_to('{"records":[' || r1 || ',' || r2 || ',' || r3 || ']}', 'UTF8'))),
+    2::bigint, 'growing blob: a later, longer copy loads only the tuples of the record added');
+
+SELECT is((SELECT ARRAY[count(*), sum(bytes)] FROM vpcflow.flows WHERE interface_id = '00-AA-BB-CC-DD-02'),
+    ARRAY[5, 1200]::numeric[], 'growing blob: every tuple once');
+
+SELECT is((SELECT rows FROM blob, vpcflow.ingest_data('blob/PT1H.json',
+               convert_to('{"records":[' || replace(r1, '1000,443', '1009,443') || ',' || r2 || ',' || r3 || ']}', 'UTF8'))),
+    5::bigint, 'growing blob: a copy whose earlier bytes differ is not taken as a continuation');
+
 -- ---------------------------------------------------------------- deduplication
 SELECT is((SELECT count(*) FROM vpcflow.flows
            WHERE provider = 'gcp' AND srcaddr = '10.128.0.2' AND dstaddr = '10.128.0.3' AND dstport = 5432),
@@ -198,6 +234,17 @@ SELECT is((SELECT ARRAY[count(*) FILTER (WHERE provider = 'azure-nsg'), count(*)
            FROM vpcflow.flows_dedup WHERE interface_id = '00-AA-BB-CC-DD-EE'),
     ARRAY[0, 5, 1200]::numeric[],
     'flows_dedup drops the NSG tuples a VNet flow log repeats (deny B matches VNet D); totals count once');
+
+-- ---------------------------------------------------------------- across providers
+SELECT results_eq(
+    $$SELECT provider::text, vpcflow.reject_rate(action) FROM vpcflow.flows_dedup GROUP BY 1 ORDER BY 1$$,
+    $$SELECT provider::text, (count(*) FILTER (WHERE action = 'REJECT'))::float8 / count(*)
+      FROM vpcflow.flows_dedup GROUP BY 1 ORDER BY 1$$,
+    'reject_rate per provider over flows_dedup equals the plain SQL count');
+
+SELECT is((SELECT count(*) FROM vpcflow.flows_enriched WHERE provider IN ('gcp', 'azure-nsg', 'azure-vnet')),
+    (SELECT count(*) FROM vpcflow.flows WHERE provider IN ('gcp', 'azure-nsg', 'azure-vnet')),
+    'flows_enriched carries the GCP and Azure rows too');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -26,6 +26,7 @@ PACKAGES=(
     libclang-rt-14-dev                       # libFuzzer runtime for fuzz/
     python3
     libssl-dev                               # bench/cryptopan.sh baseline (OpenSSL EVP)
+    libjson-c-dev                            # bench/multicloud.sh: json-c comparison
 )
 
 build=1

@@ -1,0 +1,232 @@
+/*
+ * test_cloudflow.c
+ *		Unit tests of the GCP and Azure readers (src/cloudflow.c): detection,
+ *		value conversion edge cases, and what goes to the bad-item callback.
+ *		Expected values are worked out by hand from the formats' facts.
+ *
+ * unit.sh sources: src/cloudflow.c src/cloudflow_gcp.c src/cloudflow_azure.c src/jsonscan.c src/flowparse.c
+ */
+#include "cloudflow.h"
+#include "unit.h"
+
+/* What one cloud_parse call handed back: the last row, and counts. */
+static FlowRow last;
+static int	nrows,
+			nbad;
+static char last_bad[200];
+static const char *last_field;
+static size_t last_line;
+static size_t last_bad_line;
+
+static void
+on_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
+{
+	(void) arg, (void) raw, (void) rawlen;
+	last = *row;
+	last_line = line;
+	nrows++;
+}
+
+static void
+on_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *field, const char *msg)
+{
+	(void) arg, (void) raw, (void) rawlen;
+	snprintf(last_bad, sizeof(last_bad), "%s", msg);
+	last_field = field;
+	last_bad_line = line;
+	nbad++;
+}
+
+static CloudReader reader;
+
+static int
+run(int provider, const char *doc)
+{
+	nrows = nbad = 0;
+	last_bad[0] = '\0';
+	last_field = NULL;
+	return cloud_parse(&reader, provider, doc, strlen(doc), 0, on_row, on_bad, NULL);
+}
+
+/* A GCP bare payload with the given connection members and extra members. */
+static int
+gcp(const char *conn, const char *more)
+{
+	static char doc[1024];
+
+	snprintf(doc, sizeof(doc),
+			 "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"%s},"
+			 "\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"%s}", conn, more);
+	return run(FLOW_PROVIDER_GCP, doc);
+}
+
+static void
+test_detect(void)
+{
+	CHECK_INT(cloud_detect("2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK", 63), 0);
+	CHECK_INT(cloud_detect("{\"logEvents\":[{\"message\":\"x\"}]}", 32), 0);
+	CHECK_INT(cloud_detect(" {\"insertId\":\"a\",\"logName\":\"projects/p/logs/compute.googleapis.com%2Fvpc_flows\"}", 79),
+			  FLOW_PROVIDER_GCP);
+	CHECK_INT(cloud_detect("[{\"connection\":{},\"reporter\":\"SRC\"}]", 36), FLOW_PROVIDER_GCP);
+	CHECK_INT(cloud_detect("{\"records\":[{\"properties\":{\"flows\":[{\"flows\":[{\"flowTuples\":[]}]}]}}]}", 70),
+			  FLOW_PROVIDER_AZURE_NSG);
+	CHECK_INT(cloud_detect("{\"records\":[{\"flowLogVersion\":4}]}", 34), FLOW_PROVIDER_AZURE_VNET);
+	CHECK_INT(cloud_detect("1542110379,10.0.0.1,10.0.0.2,1,2,T,O,A\n", 39), FLOW_PROVIDER_AZURE_NSG);
+	CHECK_INT(cloud_detect("1663146003599,10.0.0.1,10.0.0.2,1,2,6,O,B,NX,0,0,0,0", 52), FLOW_PROVIDER_AZURE_VNET);
+	CHECK_INT(cloud_detect("1663146003599,10.0.0.1,10.0.0.2,1,2,6,O,B", 41), 0);
+	CHECK_INT(cloud_format_code("azure-nsg", 9), FLOW_PROVIDER_AZURE_NSG);
+	CHECK_INT(cloud_format_code("aws", 3), FLOW_PROVIDER_AWS);
+	CHECK_INT(cloud_format_code("v5", 2), 0);
+}
+
+static void
+test_gcp_values(void)
+{
+	/* times: offsets, fractions cut to microseconds, calendar checks */
+	CHECK_INT(gcp("", ""), 0);
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_START].i, 1709287200LL * 1000000);
+	CHECK(!flow_row_has(&last, FF_SRCPORT));
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"::1\",\"dest_ip\":\"::2\"},\"reporter\":\"DEST\","
+		"\"start_time\":\"2024-02-29T23:59:59.9999999-00:30\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_START].i, (1709251199LL + 1800) * 1000000 + 999999);
+	CHECK_INT(last.v[FF_FLOW_DIRECTION].i, FLOW_DIR_INGRESS);
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"::1\",\"dest_ip\":\"::2\"},\"reporter\":\"SRC\","
+		"\"start_time\":\"2023-02-29T00:00:00Z\"}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "start_time");
+
+	/* ports: integers, integral floats, digit strings; nothing else */
+	CHECK_INT(gcp(",\"src_port\":3389.0,\"dest_port\":\"443\",\"protocol\":6e0", ""), 0);
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_SRCPORT].i, 3389);
+	CHECK_INT(last.v[FF_DSTPORT].i, 443);
+	CHECK_INT(last.v[FF_PROTOCOL].i, 6);
+	gcp(",\"src_port\":3389.5", "");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "connection.src_port");
+	gcp(",\"src_port\":-1", "");
+	CHECK_INT(nbad, 1);
+	gcp(",\"dest_port\":65536", "");
+	CHECK_INT(nbad, 1);
+	gcp(",\"protocol\":\"6.0\"", "");
+	CHECK_INT(nbad, 1);
+	gcp("", ",\"bytes_sent\":\"9223372036854775808\"");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "bytes_sent");
+	gcp("", ",\"bytes_sent\":\"9223372036854775807\",\"packets_sent\":null");
+	CHECK_INT(nrows, 1);
+	CHECK(!flow_row_has(&last, FF_PACKETS));
+	CHECK(last.v[FF_BYTES].i == INT64_C(9223372036854775807));
+
+	/* extra: unmapped members verbatim, empty ones dropped, \u0000 refused */
+	gcp("", ",\"src_location\":{},\"dest_location\":{\"country\":\"deu\"},\"x\":[],\"y\":\"\"");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"dest_location\":{\"country\":\"deu\"}}");
+	gcp("", ",\"note\":\"a\\u0000b\"");
+	CHECK_INT(nbad, 1);
+	gcp("", ",\"note\":\"a\\\\u0000b\"");
+	CHECK_INT(nrows, 1);
+
+	/* the reporter's instance fills columns; one with more keys goes to extra too */
+	gcp("", ",\"src_instance\":{\"vm_name\":\"a\",\"zone\":\"z1\",\"managed_instance_group\":{\"name\":\"m\"}},"
+		"\"dest_instance\":{\"vm_name\":\"b\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_INSTANCE_ID].str.ptr, last.v[FF_INSTANCE_ID].str.len, "a");
+	CHECK_MEM(last.v[FF_AZ_ID].str.ptr, last.v[FF_AZ_ID].str.len, "z1");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len,
+			  "{\"src_instance\":{\"vm_name\":\"a\",\"zone\":\"z1\",\"managed_instance_group\":{\"name\":\"m\"}},"
+			  "\"dest_instance\":{\"vm_name\":\"b\"}}");
+
+	/* missing pieces */
+	run(FLOW_PROVIDER_GCP, "{\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "connection");
+	gcp("", ",\"logName\":\"projects/p/logs/syslog\"");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "logName");
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},\"reporter\":\"SRC\"}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "start_time");
+}
+
+static void
+test_azure(void)
+{
+	/* bare tuples: layout by field 6, seconds or milliseconds by magnitude */
+	CHECK_INT(run(FLOW_PROVIDER_AZURE_NSG, "1542110379,10.0.0.1,10.0.0.2,1,2,U,I,D\n\n"), 0);
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_VERSION].i, 1);
+	CHECK_INT(last.v[FF_PROTOCOL].i, 17);
+	CHECK_INT(last.v[FF_ACTION].i, FLOW_ACTION_REJECT);
+	CHECK(!flow_row_has(&last, FF_FLOW_STATE));
+	run(FLOW_PROVIDER_AZURE_VNET, "1663146003599,10.0.0.1,10.0.0.2,,,1,O,D,NX_X,0,0,0,0");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_START].i, 1663146003599LL * 1000);
+	CHECK(!flow_row_has(&last, FF_SRCPORT));
+	CHECK_INT(last.v[FF_ACTION].i, FLOW_ACTION_REJECT);
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"encryption\":\"NX_X\"}");
+	run(FLOW_PROVIDER_AZURE_VNET, "1493763938,10.0.0.1,10.0.0.2,1,2,6,O,C,X,1,2,3,4");
+	CHECK_INT(last.v[FF_START].i, 1493763938LL * 1000000);
+	CHECK_INT(last.v[FF_REVERSE_BYTES].i, 4);
+	CHECK_INT(last.v[FF_ENCRYPTION_STATUS].i, 1);
+
+	/* bad tuples, each reported with its field; the others still load */
+	run(FLOW_PROVIDER_AZURE_NSG, "1,10.0.0.1,10.0.0.2,1,2,T,I,A,X,,,,\n"
+		"1,10.0.0.1,10.0.0.2,1,2,T,I,A,B,,,\n"
+		"1,10.0.0.1,10.0.0.2,1,2,T,I,A,E,1,-2,3,4\n"
+		"1,10.0.0.1,10.0.0.2,1,2,T,I,A,B,,,,\n");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(nbad, 3);
+	CHECK_STR(last_field, "bytes_s2d");
+	CHECK_INT(last_bad_line, 3);
+	CHECK_INT(last_line, 4);
+
+	/* record context: MAC normalised, subscription lowercased, rule */
+	run(FLOW_PROVIDER_AZURE_NSG,
+		"{\"records\":[{\"resourceId\":\"/SUBSCRIPTIONS/AB-CD/RESOURCEGROUPS/X\",\"properties\":{\"flows\":"
+		"[{\"rule\":\"r1\",\"flows\":[{\"mac\":\"000d3aF87856\",\"flowTuples\":[\"1,10.0.0.1,10.0.0.2,1,2,T,O,A,C,1,2,3,4\"]}]}]}}]}");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_INTERFACE_ID].str.ptr, last.v[FF_INTERFACE_ID].str.len, "00-0D-3A-F8-78-56");
+	CHECK_MEM(last.v[FF_ACCOUNT_ID].str.ptr, last.v[FF_ACCOUNT_ID].str.len, "ab-cd");
+	CHECK_MEM(last.v[FF_RULE_NAME].str.ptr, last.v[FF_RULE_NAME].str.len, "r1");
+	CHECK_INT(last.v[FF_PACKETS].i, 1);
+	CHECK_INT(last.v[FF_REVERSE_PACKETS].i, 3);
+
+	/* a nested blob inside records is one bad item; its siblings load */
+	run(FLOW_PROVIDER_AZURE_NSG,
+		"{\"records\":[{\"records\":[]},{\"properties\":{\"flows\":[{\"flows\":[{\"flowTuples\":"
+		"[\"1,10.0.0.1,10.0.0.2,1,2,T,O,A\"]}]}]}}]}");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "records");
+
+	/* NDJSON: a broken (here truncated) line is one bad item, the rest loads */
+	CHECK_INT(run(FLOW_PROVIDER_GCP,
+				  "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}\n"
+				  "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\n"
+				  "{\"connection\":{\"src_ip\":\"10.0.0.3\",\"dest_ip\":\"10.0.0.2\"},\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}\n"
+				  "{\"connection\":{\"src_ip\":\"10.0.0.1\""), 0);
+	CHECK_INT(nrows, 2);
+	CHECK_INT(nbad, 2);
+	CHECK_INT(last_bad_line, 4);
+	CHECK(strncmp(last_bad, "malformed JSON: ", 16) == 0);
+	/* ... but not in an object spread over lines */
+	CHECK_INT(run(FLOW_PROVIDER_GCP, "{\"connection\": ]\n  \"reporter\": \"SRC\"\n}\n"), -1);
+	CHECK_INT(reader.js.line, 1);
+
+	/* malformed JSON ends the document with an error and its line */
+	CHECK_INT(run(FLOW_PROVIDER_AZURE_VNET, "{\"records\":[\n{\"flowRecords\":{\"flows\":[}]}"), -1);
+	CHECK_INT(reader.js.line, 2);
+	CHECK(reader.error[0] != '\0');
+}
+
+int
+main(void)
+{
+	test_detect();
+	test_gcp_values();
+	test_azure();
+	UNIT_DONE();
+}
