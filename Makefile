@@ -7,12 +7,14 @@ MODULE_big  = vpcflow
 
 # Pure C modules with no PostgreSQL dependency (shared with the loader and
 # the fuzz harness), then the server-side modules.
-PURE_OBJS   = src/flowparse.o src/idcodec.o src/envelope.o src/lpmtrie.o src/aggformat.o
+PURE_OBJS   = src/flowparse.o src/idcodec.o src/envelope.o src/lpmtrie.o src/aggformat.o \
+              src/warmcodec.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o src/flow_record.o \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \
               src/ipprefix.o src/lpm.o \
-              src/aggregates.o src/topk.o src/hll.o
+              src/aggregates.o src/topk.o src/hll.o \
+              src/warm_build.o src/warm_fdw.o src/warm_archive.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
@@ -20,7 +22,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/parse_funcs.sql src/flow_record.sql src/operators.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
-              src/ingest.sql src/roles.sql
+              src/ingest.sql src/roles.sql \
+              src/warm.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -31,7 +34,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # inline functions with unused parameters.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLINK_LIBS = -lz
-SHLIB_LINK  = -lz
+SHLIB_LINK  = -lz -lzstd
 
 EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench vpcflow-load
 
