@@ -170,7 +170,7 @@ find_target(StoreWriter *st, TimestampTz ts)
 	{
 		WarmPartInfo warm;
 
-		if (!warm_lookup_partition(relid, &warm))
+		if (!warm_lookup_partition(relid, &warm, true))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("partition \"%s\" of vpcflow.flows is a foreign table but not a warm partition",

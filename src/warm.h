@@ -35,6 +35,12 @@ typedef struct WarmPartInfo
 	int64		rows;			/* rows in blocks, at the last fold */
 } WarmPartInfo;
 
-extern bool warm_lookup_partition(Oid relid, WarmPartInfo *info);
+/*
+ * fresh: read the registry with the latest snapshot (writers and the
+ * planner, who found the partition in the catalog after waiting for a lock
+ * their statement's snapshot predates); otherwise with the active one (the
+ * scan, whose blocks must match its snapshot).
+ */
+extern bool warm_lookup_partition(Oid relid, WarmPartInfo *info, bool fresh);
 
 #endif							/* VPCFLOW_WARM_H */

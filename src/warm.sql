@@ -472,7 +472,7 @@ BEGIN
     IF s.retention IS NOT NULL THEN
         FOR p IN SELECT x.partition::text AS name, x.partition::oid AS oid
                  FROM vpcflow.partitions x
-                 WHERE x.upper_bound OPERATOR(pg_catalog.<=) at OPERATOR(pg_catalog.-) s.retention
+                 WHERE x.upper_bound OPERATOR(pg_catalog.<=) (at OPERATOR(pg_catalog.-) s.retention)
                  ORDER BY x.lower_bound
         LOOP
             BEGIN
@@ -526,7 +526,7 @@ BEGIN
                  FROM vpcflow.partitions x
                  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) x.partition::oid
                  WHERE c.relkind OPERATOR(pg_catalog.=) 'r'
-                   AND x.upper_bound OPERATOR(pg_catalog.<=) at OPERATOR(pg_catalog.-) s.hot_window
+                   AND x.upper_bound OPERATOR(pg_catalog.<=) (at OPERATOR(pg_catalog.-) s.hot_window)
                  ORDER BY x.lower_bound
         LOOP
             BEGIN

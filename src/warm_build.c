@@ -29,6 +29,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "access/xact.h"
 #include "utils/timestamp.h"
 
 #include "warm.h"
@@ -76,13 +78,17 @@ warm_palloc_allocator(void)
 }
 
 bool
-warm_lookup_partition(Oid relid, WarmPartInfo *info)
+warm_lookup_partition(Oid relid, WarmPartInfo *info, bool fresh)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1] = {ObjectIdGetDatum(relid)};
 	MemoryContext caller = CurrentMemoryContext;
 	bool		found = false;
 
+	/* (parallel workers cannot take a new snapshot, and never need to) */
+	fresh = fresh && !IsInParallelMode();
+	if (fresh)
+		PushActiveSnapshot(GetLatestSnapshot());
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT side_table::oid, array_length(columns, 1), "
 							  "array_to_string(columns, ','), rows "
@@ -119,6 +125,8 @@ warm_lookup_partition(Oid relid, WarmPartInfo *info)
 		found = true;
 	}
 	SPI_finish();
+	if (fresh)
+		PopActiveSnapshot();
 	return found;
 }
 
@@ -341,7 +349,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	if (block_rows < 1 || block_rows > WC_MAX_ROWS)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("block_rows must be between 1 and %d", WC_MAX_ROWS)));
-	if (!warm_lookup_partition(target, &info))
+	if (!warm_lookup_partition(target, &info, true))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("relation with OID %u is not a vpcflow warm partition", target)));
 

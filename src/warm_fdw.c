@@ -189,7 +189,7 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	}
 
 	/* rows and bytes of the blocks the time bounds keep, from their min/max */
-	if (warm_lookup_partition(foreigntableid, &info))
+	if (warm_lookup_partition(foreigntableid, &info, true))
 	{
 		Oid			types[3] = {OIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 		Datum		args[3] = {ObjectIdGetDatum(foreigntableid), TimestampTzGetDatum(tlo),
@@ -344,7 +344,9 @@ typedef struct ScanCol
 	WarmColType type;
 	/* decoded values of the current block */
 	bool		decoded;
-	Datum	   *values;
+	bool		all_null;
+	Datum	   *values;			/* [cap], kept from block to block */
+	uint32		cap;
 	bool	   *nulls;
 } ScanCol;
 
@@ -369,13 +371,26 @@ typedef struct WarmScanState
 	int			next_block;
 	WarmShared *shared;
 
+	/* columns to fill: those the quals use, then the other used ones */
+	int		   *filter_atts;
+	int			nfilter;
+	int		   *rest_atts;
+	int			nrest;
+	/* the same, without the columns NULL throughout the current block */
+	int		   *live_filter;
+	int			nlive_filter;
+	int		   *live_rest;
+	int			nlive_rest;
+
 	/* the current block */
 	MemoryContext block_cxt;
-	struct varlena *block;
+	struct varlena *block;		/* as stored (usually a TOAST pointer) */
+	struct varlena *whole;		/* fetched whole, when many columns are needed */
 	WcBlockInfo binfo;
 	uint32		nrows;
-	uint32		row;
-	bool		rest_decoded;
+	uint32	   *sel;			/* rows to return (NULL: all of them) */
+	uint32		nsel;
+	uint32		row;			/* next index into sel */
 
 	MemoryContext scan_cxt;		/* lives as long as the scan */
 
@@ -557,7 +572,7 @@ warmBeginForeignScan(ForeignScanState *node, int eflags)
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
 
-	if (!warm_lookup_partition(RelationGetRelid(st->rel), &st->info))
+	if (!warm_lookup_partition(RelationGetRelid(st->rel), &st->info, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("foreign table \"%s\" is not a vpcflow warm partition",
@@ -580,6 +595,25 @@ warmBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 	st->block_cxt = AllocSetContextCreate(CurrentMemoryContext, "vpcflow warm block",
 										  ALLOCSET_DEFAULT_SIZES);
+	st->filter_atts = palloc(sizeof(int) * st->natts);
+	st->rest_atts = palloc(sizeof(int) * st->natts);
+	st->live_filter = palloc(sizeof(int) * st->natts);
+	st->live_rest = palloc(sizeof(int) * st->natts);
+	for (int a = 0; a < st->natts; a++)
+	{
+		if (st->cols[a].used && st->cols[a].filter)
+			st->filter_atts[st->nfilter++] = a;
+		else if (st->cols[a].used)
+			st->rest_atts[st->nrest++] = a;
+	}
+	/* columns the scan never fills read as NULL */
+	{
+		TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+		ExecClearTuple(slot);
+		memset(slot->tts_isnull, true, sizeof(bool) * st->natts);
+		memset(slot->tts_values, 0, sizeof(Datum) * st->natts);
+	}
 
 	st->side_rel = table_open(st->info.side_relid, AccessShareLock);
 	st->side_map = map_by_name(desc, RelationGetDescr(st->side_rel));
@@ -594,42 +628,85 @@ fail_block(WarmScanState *st, const char *msg)
 			 errmsg("corrupt warm block in \"%s\": %s", RelationGetRelationName(st->rel), msg)));
 }
 
-/* Decode column a (0-based) of the current block into datums. */
+/* A datum of a by-reference type from its stored bytes, in the block context. */
+static Datum
+make_datum(WarmScanState *st, int16 typlen, const uint8 *p, uint32 len)
+{
+	char	   *buf;
+
+	if (typlen > 0)
+	{
+		if (len != (uint32) typlen)
+			fail_block(st, "a fixed-length value has the wrong length");
+		buf = palloc(len);
+		memcpy(buf, p, len);
+		return PointerGetDatum(buf);
+	}
+	if (len > MaxAllocSize - VARHDRSZ)
+		fail_block(st, "a value is too long");
+	buf = palloc(VARHDRSZ + len);
+	SET_VARSIZE(buf, VARHDRSZ + len);
+	memcpy(buf + VARHDRSZ, p, len);
+	return PointerGetDatum(buf);
+}
+
+/*
+ * Decode column a (0-based) of the current block into datums: for the rows
+ * in sel (nsel of them), or for every row when sel is NULL.
+ */
 static void
-decode_col(WarmScanState *st, int a)
+decode_col(WarmScanState *st, int a, const uint32 *sel, uint32 nsel)
 {
 	ScanCol    *col = &st->cols[a];
-	MemoryContext old = MemoryContextSwitchTo(st->block_cxt);
+	MemoryContext old;
 	uint32		n = st->nrows;
 	WcColumnOut o;
 	const WcColumnDir *d;
 	struct varlena *slice;
+	const uint8 *stream;
 	char		err[256];
 
-	col->values = palloc(sizeof(Datum) * n);
-	col->nulls = palloc(sizeof(bool) * n);
 	col->decoded = true;
-	if (col->blockcol < 0)
+	col->all_null = false;
+	if (col->blockcol < 0 || st->binfo.cols[col->blockcol].enc == WC_ENC_NONE)
 	{
-		memset(col->nulls, true, sizeof(bool) * n);
-		MemoryContextSwitchTo(old);
+		col->all_null = true;
 		return;
 	}
+	if (col->cap < n)
+	{
+		if (col->values)
+			pfree(col->values);
+		col->values = MemoryContextAlloc(st->scan_cxt, sizeof(Datum) * n);
+		col->cap = n;
+	}
+	old = MemoryContextSwitchTo(st->block_cxt);
 	d = &st->binfo.cols[col->blockcol];
 	if (d->kind != col->type.kind || d->width != col->type.width)
 		fail_block(st, psprintf("column \"%s\" is stored as kind %d width %d, "
 								"which does not fit its type",
 								st->info.columns[col->blockcol], d->kind, d->width));
-	slice = detoast_attr_slice(st->block, (int32) d->offset, (int32) d->stored_len);
-	if (VARSIZE_ANY_EXHDR(slice) != d->stored_len)
-		fail_block(st, "a column stream lies past the end of the block");
-	if (!wc_decode_column(&st->binfo, col->blockcol, (const uint8 *) VARDATA_ANY(slice),
-						  d->stored_len, warm_palloc_allocator(), &o, err, sizeof(err)))
+	if (st->whole)
+		stream = (const uint8 *) VARDATA_ANY(st->whole) + d->offset;	/* bounds checked */
+	else
+	{
+		slice = detoast_attr_slice(st->block, (int32) d->offset, (int32) d->stored_len);
+		if (VARSIZE_ANY_EXHDR(slice) != d->stored_len)
+			fail_block(st, "a column stream lies past the end of the block");
+		stream = (const uint8 *) VARDATA_ANY(slice);
+	}
+	if (!wc_decode_column(&st->binfo, col->blockcol, stream, d->stored_len,
+						  warm_palloc_allocator(), &o, err, sizeof(err)))
 		fail_block(st, err);
-	memcpy(col->nulls, o.nulls, sizeof(bool) * n);
+	col->nulls = o.nulls;
+	if (sel == NULL)
+		nsel = n;
 	if (o.kind == WC_INT)
 	{
-		for (uint32 i = 0; i < n; i++)
+		for (uint32 k = 0; k < nsel; k++)
+		{
+			uint32		i = sel ? sel[k] : k;
+
 			switch (d->width)
 			{
 				case 1:
@@ -645,50 +722,71 @@ decode_col(WarmScanState *st, int a)
 					col->values[i] = Int64GetDatum(o.ints[i]);
 					break;
 			}
+		}
+	}
+	else if (o.ndict)
+	{
+		/* each dictionary entry becomes a datum once, when first used */
+		Datum	   *cache = palloc0(sizeof(Datum) * o.ndict);
+
+		for (uint32 k = 0; k < nsel; k++)
+		{
+			uint32		i = sel ? sel[k] : k;
+			uint32		c = o.codes ? o.codes[i] : 0;
+
+			if (o.nulls[i])
+				col->values[i] = (Datum) 0;
+			else
+			{
+				if (cache[c] == (Datum) 0)
+					cache[c] = make_datum(st, col->type.typlen, o.dict_ptrs[c], o.dict_lens[c]);
+				col->values[i] = cache[c];
+			}
+		}
 	}
 	else
 	{
-		int16		typlen = col->type.typlen;
-		uint32		nvals = o.ndict ? o.ndict : n;
-		const uint8 **ptrs = o.ndict ? o.dict_ptrs : o.ptrs;
-		uint32	   *lens = o.ndict ? o.dict_lens : o.lens;
-		Datum	   *vals = o.ndict ? palloc(sizeof(Datum) * o.ndict) : col->values;
-		Size		total = 0;
-		char	   *buf;
+		for (uint32 k = 0; k < nsel; k++)
+		{
+			uint32		i = sel ? sel[k] : k;
 
-		for (uint32 k = 0; k < nvals; k++)
-		{
-			if (!o.ndict && o.nulls[k])
-				continue;
-			if (typlen > 0 && lens[k] != (uint32) typlen)
-				fail_block(st, "a fixed-length value has the wrong length");
-			if (lens[k] > MaxAllocSize - VARHDRSZ)
-				fail_block(st, "a value is too long");
-			total += MAXALIGN((typlen > 0 ? 0 : VARHDRSZ) + lens[k]);
+			col->values[i] = o.nulls[i] ? (Datum) 0 :
+				make_datum(st, col->type.typlen, o.ptrs[i], o.lens[i]);
 		}
-		buf = palloc_extended(Max(total, 1), MCXT_ALLOC_HUGE);
-		for (uint32 k = 0; k < nvals; k++)
-		{
-			if (!o.ndict && o.nulls[k])
-			{
-				vals[k] = (Datum) 0;
-				continue;
-			}
-			if (typlen > 0)
-				memcpy(buf, ptrs[k], lens[k]);
-			else
-			{
-				SET_VARSIZE(buf, VARHDRSZ + lens[k]);
-				memcpy(buf + VARHDRSZ, ptrs[k], lens[k]);
-			}
-			vals[k] = PointerGetDatum(buf);
-			buf += MAXALIGN((typlen > 0 ? 0 : VARHDRSZ) + lens[k]);
-		}
-		if (o.ndict)
-			for (uint32 i = 0; i < n; i++)
-				col->values[i] = o.nulls[i] ? (Datum) 0 : vals[o.codes ? o.codes[i] : 0];
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Whether the columns still to decode (the filter ones, or all used ones)
+ * have more than a few non-empty streams: then one read of the whole block
+ * beats a TOAST slice fetch per column.
+ */
+static bool
+many_streams(WarmScanState *st, bool all_used)
+{
+	int			n = 0;
+
+	for (int a = 0; a < st->natts; a++)
+	{
+		ScanCol    *col = &st->cols[a];
+
+		if (col->used && !col->decoded && (all_used || col->filter) && col->blockcol >= 0 &&
+			st->binfo.cols[col->blockcol].enc != WC_ENC_NONE)
+			n++;
+	}
+	return n > 3;
+}
+
+static void
+fetch_whole(WarmScanState *st)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->block_cxt);
+
+	st->whole = detoast_attr(st->block);
+	MemoryContextSwitchTo(old);
+	if (VARSIZE_ANY_EXHDR(st->whole) != st->binfo.total_len)
+		fail_block(st, "the block changed size while being read");
 }
 
 /* Make block i current: read its directory and decode the filter columns. */
@@ -703,6 +801,7 @@ load_block(WarmScanState *st, int i)
 	MemoryContextReset(st->block_cxt);
 	old = MemoryContextSwitchTo(st->block_cxt);
 	st->block = (struct varlena *) DatumGetPointer(st->blocks[i]);
+	st->whole = NULL;
 	raw_size = toast_raw_datum_size(PointerGetDatum(st->block)) - VARHDRSZ;
 	head = detoast_attr_slice(st->block, 0,
 							  WC_HEADER_SIZE + WC_COLDIR_SIZE * Max(st->info.ncols, 1));
@@ -718,36 +817,67 @@ load_block(WarmScanState *st, int i)
 	MemoryContextSwitchTo(old);
 	st->nrows = st->binfo.nrows;
 	st->row = 0;
-	st->rest_decoded = false;
+	st->nsel = 0;
 	for (int a = 0; a < st->natts; a++)
 		st->cols[a].decoded = false;
+	if (many_streams(st, !st->has_qual))
+		fetch_whole(st);
 	for (int a = 0; a < st->natts; a++)
 		if (st->cols[a].used && (st->cols[a].filter || !st->has_qual))
-			decode_col(st, a);
-	st->rest_decoded = !st->has_qual;
+			decode_col(st, a, NULL, 0);
 	st->blocks_read++;
 	st->rows_decoded += st->nrows;
 }
 
+/*
+ * After decoding: the columns to copy row by row.  Columns NULL throughout
+ * the block (most optional fields of most flow logs) are set NULL in the
+ * slot once, here, instead of at every row.
+ */
 static void
-fill_slot(WarmScanState *st, TupleTableSlot *slot, uint32 row, bool filter_only)
+plan_fill(WarmScanState *st, TupleTableSlot *slot)
 {
-	ExecClearTuple(slot);
-	for (int a = 0; a < st->natts; a++)
+	st->nlive_filter = st->nlive_rest = 0;
+	for (int i = 0; i < st->nfilter + st->nrest; i++)
 	{
+		bool		is_filter = i < st->nfilter;
+		int			a = is_filter ? st->filter_atts[i] : st->rest_atts[i - st->nfilter];
 		ScanCol    *col = &st->cols[a];
 
-		if (col->decoded && (!filter_only || col->filter))
-		{
-			slot->tts_values[a] = col->values[row];
-			slot->tts_isnull[a] = col->nulls[row];
-		}
-		else
+		if (!col->decoded)
+			continue;
+		if (col->all_null)
 		{
 			slot->tts_values[a] = (Datum) 0;
 			slot->tts_isnull[a] = true;
 		}
+		else if (is_filter)
+			st->live_filter[st->nlive_filter++] = a;
+		else
+			st->live_rest[st->nlive_rest++] = a;
 	}
+}
+
+/* Fill the slot's columns from the current block: the qual columns, or all. */
+static void
+fill_slot(WarmScanState *st, TupleTableSlot *slot, uint32 row, bool filter_only)
+{
+	ExecClearTuple(slot);
+	for (int i = 0; i < st->nlive_filter; i++)
+	{
+		int			a = st->live_filter[i];
+
+		slot->tts_values[a] = st->cols[a].values[row];
+		slot->tts_isnull[a] = st->cols[a].nulls[row];
+	}
+	if (!filter_only)
+		for (int i = 0; i < st->nlive_rest; i++)
+		{
+			int			a = st->live_rest[i];
+
+			slot->tts_values[a] = st->cols[a].values[row];
+			slot->tts_isnull[a] = st->cols[a].nulls[row];
+		}
 	ExecStoreVirtualTuple(slot);
 }
 
@@ -798,6 +928,45 @@ next_side_row(WarmScanState *st, TupleTableSlot *slot, ExprContext *econtext, ES
 	return false;
 }
 
+/*
+ * The rows of the current block to return: with quals, evaluate them on the
+ * qual columns alone, then decode the other used columns for the matching
+ * rows only (late materialisation); without, every row.
+ */
+static void
+select_rows(WarmScanState *st, TupleTableSlot *slot, ExprContext *econtext)
+{
+	uint32	   *sel;
+	uint32		nsel = 0;
+
+	st->row = 0;
+	if (!st->has_qual)
+	{
+		st->sel = NULL;
+		st->nsel = st->nrows;
+		return;
+	}
+	sel = MemoryContextAlloc(st->block_cxt, sizeof(uint32) * st->nrows);
+	econtext->ecxt_scantuple = slot;
+	for (uint32 r = 0; r < st->nrows; r++)
+	{
+		fill_slot(st, slot, r, true);
+		if (ExecQual(st->qual, econtext))
+			sel[nsel++] = r;
+		ResetExprContext(econtext);
+	}
+	st->sel = sel;
+	st->nsel = nsel;
+	if (nsel == 0)
+		return;
+	if (st->whole == NULL && many_streams(st, true))
+		fetch_whole(st);
+	for (int a = 0; a < st->natts; a++)
+		if (st->cols[a].used && !st->cols[a].decoded)
+			decode_col(st, a, sel, nsel);
+	plan_fill(st, slot);
+}
+
 static TupleTableSlot *
 warmIterateForeignScan(ForeignScanState *node)
 {
@@ -812,27 +981,11 @@ warmIterateForeignScan(ForeignScanState *node)
 	}
 	for (;;)
 	{
-		while (st->row < st->nrows)
+		if (st->row < st->nsel)
 		{
-			uint32		r = st->row++;
+			uint32		r = st->sel ? st->sel[st->row] : st->row;
 
-			if (st->has_qual)
-			{
-				fill_slot(st, slot, r, true);
-				econtext->ecxt_scantuple = slot;
-				if (!ExecQual(st->qual, econtext))
-				{
-					ResetExprContext(econtext);
-					continue;
-				}
-				if (!st->rest_decoded)
-				{
-					for (int a = 0; a < st->natts; a++)
-						if (st->cols[a].used && !st->cols[a].decoded)
-							decode_col(st, a);
-					st->rest_decoded = true;
-				}
-			}
+			st->row++;
 			fill_slot(st, slot, r, false);
 			return slot;
 		}
@@ -848,10 +1001,12 @@ warmIterateForeignScan(ForeignScanState *node)
 			if (i < st->nblocks)
 			{
 				load_block(st, i);
+				plan_fill(st, slot);
+				select_rows(st, slot, econtext);
 				continue;
 			}
 			st->in_side = true;
-			st->nrows = st->row = 0;
+			st->nsel = st->row = 0;
 		}
 		if (st->empty || st->side_done)
 			return ExecClearTuple(slot);
@@ -873,7 +1028,7 @@ warmReScanForeignScan(ForeignScanState *node)
 	st->side_done = false;
 	st->in_side = false;
 	st->next_block = 0;
-	st->nrows = st->row = 0;
+	st->nrows = st->nsel = st->row = 0;
 	st->empty = false;
 	st->nblocks = 0;
 	st->blocks_found = false;
@@ -968,7 +1123,7 @@ begin_insert(Relation rel)
 	WarmInsertState *is = palloc0(sizeof(WarmInsertState));
 	WarmPartInfo info;
 
-	if (!warm_lookup_partition(RelationGetRelid(rel), &info))
+	if (!warm_lookup_partition(RelationGetRelid(rel), &info, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("foreign table \"%s\" is not a vpcflow warm partition",

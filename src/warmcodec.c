@@ -22,6 +22,15 @@
 
 #define ERR(...) do { snprintf(err, errlen, __VA_ARGS__); return false; } while (0)
 
+/*
+ * zstd contexts, made once per process and reused: a context is large
+ * (about 1 MB to compress), and making one per column stream cost more
+ * than the work itself.  Not thread-safe; PostgreSQL backends, the tests
+ * and the fuzzer are single-threaded.
+ */
+static ZSTD_CCtx *cctx;
+static ZSTD_DCtx *dctx;
+
 /* ---------------------------------------------------------------- bytes out */
 
 typedef struct Buf
@@ -234,7 +243,9 @@ consider(Choice *best, uint8_t enc, uint8_t flags, const Buf *raw, int level,
 	if (raw->len >= 64)
 	{
 		z = a->alloc(a->ctx, bound);
-		zlen = ZSTD_compress(z, bound, raw->data, raw->len, level);
+		if (cctx == NULL)
+			cctx = ZSTD_createCCtx();
+		zlen = cctx ? ZSTD_compressCCtx(cctx, z, bound, raw->data, raw->len, level) : 0;
 		if (ZSTD_isError(zlen))
 			zlen = 0;
 	}
@@ -684,39 +695,29 @@ rd_varint(Rd *r, uint64_t *v)
 }
 
 static bool
-fits_width(int64_t v, int width)
-{
-	switch (width)
-	{
-		case 1:
-			return v >= INT8_MIN && v <= INT8_MAX;
-		case 2:
-			return v >= INT16_MIN && v <= INT16_MAX;
-		case 4:
-			return v >= INT32_MIN && v <= INT32_MAX;
-		default:
-			return true;
-	}
-}
-
-static bool
 read_codes(Rd *r, uint32_t *codes, uint32_t m, uint32_t ndict, char *err, size_t errlen, int col)
 {
 	size_t		w = ndict > 256 ? 2 : 1;
+	uint32_t	maxc = 0;
 
 	if ((size_t) (r->end - r->p) < (size_t) m * w)
 		ERR("warm block column %d: dictionary codes are truncated", col);
-	for (uint32_t i = 0; i < m; i++)
-	{
-		uint32_t	c = r->p[0];
 
-		if (w == 2)
-			c |= (uint32_t) r->p[1] << 8;
-		r->p += w;
-		if (c >= ndict)
-			ERR("warm block column %d: code %u outside its dictionary of %u", col, c, ndict);
-		codes[i] = c;
-	}
+	if (w == 1)
+		for (uint32_t i = 0; i < m; i++)
+		{
+			codes[i] = r->p[i];
+			maxc = codes[i] > maxc ? codes[i] : maxc;
+		}
+	else
+		for (uint32_t i = 0; i < m; i++)
+		{
+			codes[i] = (uint32_t) r->p[2 * i] | (uint32_t) r->p[2 * i + 1] << 8;
+			maxc = codes[i] > maxc ? codes[i] : maxc;
+		}
+	r->p += (size_t) m * w;
+	if (m > 0 && maxc >= ndict)
+		ERR("warm block column %d: code %u outside its dictionary of %u", col, maxc, ndict);
 	return true;
 }
 
@@ -741,7 +742,11 @@ wc_decode_column(const WcBlockInfo *info, int col, const uint8_t *stream, size_t
 	if (d->flags & WC_FLAG_ZSTD)
 	{
 		uint8_t    *buf = a->alloc(a->ctx, d->raw_len ? d->raw_len : 1);
-		size_t		n = ZSTD_decompress(buf, d->raw_len, stream, stream_len);
+		size_t		n;
+
+		if (dctx == NULL && (dctx = ZSTD_createDCtx()) == NULL)
+			ERR("warm block column %d: out of memory for zstd", cn);
+		n = ZSTD_decompressDCtx(dctx, buf, d->raw_len, stream, stream_len);
 
 		if (ZSTD_isError(n))
 			ERR("warm block column %d: zstd: %s", cn, ZSTD_getErrorName(n));
@@ -779,9 +784,11 @@ wc_decode_column(const WcBlockInfo *info, int col, const uint8_t *stream, size_t
 	if ((d->enc == WC_ENC_NONE) != (m == 0))
 		ERR("warm block column %d: encoding %d does not fit %u non-NULL values", cn, d->enc, m);
 	idx = a->alloc(a->ctx, sizeof(uint32_t) * (m ? m : 1));
-	for (uint32_t i = 0, k = 0; i < nrows; i++)
-		if (!out->nulls[i])
-			idx[k++] = i;
+	for (uint32_t i = 0, k = 0; i < nrows && k < m; i++)
+	{
+		idx[k] = i;				/* branch-free: k moves past non-NULL rows */
+		k += !out->nulls[i];
+	}
 
 	if (d->kind == WC_INT)
 	{
@@ -808,10 +815,8 @@ wc_decode_column(const WcBlockInfo *info, int col, const uint8_t *stream, size_t
 			case WC_ENC_FOR:
 				{
 					uint64_t	zmin,
-								g,
-								acc = 0;
-					int			bits,
-								nacc = 0;
+								g;
+					int			bits;
 
 					if (!rd_varint(&r, &zmin) || !rd_varint(&r, &g) || r.p >= r.end)
 						ERR("warm block column %d: truncated frame of reference", cn);
@@ -820,27 +825,40 @@ wc_decode_column(const WcBlockInfo *info, int col, const uint8_t *stream, size_t
 						ERR("warm block column %d: bad frame of reference", cn);
 					if ((size_t) (r.end - r.p) < ((size_t) m * bits + 7) / 8)
 						ERR("warm block column %d: packed values are truncated", cn);
-					for (uint32_t k = 0; k < m; k++)
 					{
-						uint64_t	q = 0;
-						int			got = 0;
+						const uint8_t *base = r.p;
+						size_t		avail = (size_t) (r.end - r.p);
+						uint64_t	mask = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
+						uint64_t	mn = (uint64_t) unzigzag(zmin);
 
-						while (got < bits)
+						for (uint32_t k = 0; k < m; k++)
 						{
-							int			take;
+							uint64_t	bitpos = (uint64_t) k * bits;
+							size_t		byte = (size_t) (bitpos >> 3);
+							int			sh = (int) (bitpos & 7);
+							uint64_t	q = 0;
 
-							if (nacc == 0)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+							if (bits <= 56 && byte + 8 <= avail)
 							{
-								acc = *r.p++;
-								nacc = 8;
+								uint64_t	w;
+
+								memcpy(&w, base + byte, 8);
+								q = (w >> sh) & mask;
 							}
-							take = bits - got < nacc ? bits - got : nacc;
-							q |= (acc & ((1u << take) - 1)) << got;
-							acc >>= take;
-							nacc -= take;
-							got += take;
+							else
+#endif
+							{
+								/* bytes one by one, never past the packed values */
+								int			got = -sh;
+
+								for (size_t b = byte; got < bits; b++, got += 8)
+									q |= got < 0 ? (uint64_t) base[b] >> -got : (uint64_t) base[b] << got;
+								q &= mask;
+							}
+							vals[idx[k]] = (int64_t) (mn + q * g);
 						}
-						vals[idx[k]] = (int64_t) ((uint64_t) unzigzag(zmin) + q * g);
+						r.p += ((size_t) m * bits + 7) / 8;
 					}
 					break;
 				}
@@ -891,9 +909,17 @@ wc_decode_column(const WcBlockInfo *info, int col, const uint8_t *stream, size_t
 			default:
 				ERR("warm block column %d: bad encoding %d", cn, d->enc);
 		}
-		for (uint32_t k = 0; k < m; k++)
-			if (!fits_width(vals[idx[k]], d->width))
+		if (d->width < 8)
+		{
+			int64_t		lo = d->width == 1 ? INT8_MIN : d->width == 2 ? INT16_MIN : INT32_MIN;
+			int64_t		hi = d->width == 1 ? INT8_MAX : d->width == 2 ? INT16_MAX : INT32_MAX;
+			bool		bad = false;
+
+			for (uint32_t i = 0; i < nrows; i++)
+				bad |= vals[i] < lo || vals[i] > hi;
+			if (bad)
 				ERR("warm block column %d: value out of range for %d bytes", cn, d->width);
+		}
 	}
 	else
 	{
