@@ -9,13 +9,15 @@ MODULE_big  = vpcflow
 # the fuzz harness), then the server-side modules.
 PURE_OBJS   = src/flowparse.o src/idcodec.o src/jsonscan.o src/envelope.o \
               src/cloudflow.o src/lpmtrie.o src/aggformat.o src/cryptopan.o \
-              src/flowrec.o src/baseline.o src/cloudflow_gcp.o src/cloudflow_azure.o
+              src/flowrec.o src/baseline.o src/cloudflow_gcp.o src/cloudflow_azure.o \
+              src/warmcodec.o
 OBJS        = $(PURE_OBJS) \
               src/vpcflow.o src/awsid.o src/labels.o src/flow_record.o \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \
               src/ipprefix.o src/lpm.o \
               src/aggregates.o src/topk.o src/hll.o \
-              src/anonymize.o src/anomaly.o
+              src/anonymize.o src/anomaly.o src/warm_build.o src/warm_fdw.o \
+              src/warm_archive.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
@@ -24,7 +26,7 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
               src/ingest.sql src/providers.sql src/roles.sql src/anonymize.sql \
-              src/security.sql src/anomaly.sql src/detections.sql
+              src/security.sql src/anomaly.sql src/detections.sql src/warm.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -35,7 +37,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # inline functions with unused parameters.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLINK_LIBS = -lz
-SHLIB_LINK  = -lz
+SHLIB_LINK  = -lz -lzstd
 
 EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench vpcflow-load
 

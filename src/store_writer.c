@@ -15,16 +15,19 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "store_writer.h"
+#include "warm.h"
 
 #define BATCH_ROWS		1000	/* rows buffered per partition, as COPY */
 
@@ -162,6 +165,18 @@ find_target(StoreWriter *st, TimestampTz ts)
 	lower = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	upper = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	attached = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	/* a warm partition (docs/warm.md) takes late rows in its side table */
+	if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
+	{
+		WarmPartInfo warm;
+
+		if (!warm_lookup_partition(relid, &warm, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("partition \"%s\" of vpcflow.flows is a foreign table but not a warm partition",
+							get_rel_name(relid))));
+		relid = warm.side_relid;
+	}
 	open_target(st, relid, lower, upper, !attached);
 	return st->last = st->ntargets - 1;
 }

@@ -22,6 +22,7 @@ PACKAGES=(
     libtap-parser-sourcehandler-pgtap-perl   # pg_prove
     postgresql-15-cron
     zlib1g-dev
+    libzstd-dev                              # warm tier block compression
     clang
     libclang-rt-14-dev                       # libFuzzer runtime for fuzz/
     python3

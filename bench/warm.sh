@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# bench/warm.sh: the warm tier against the hot store, in one run (docs/warm.md).
+#
+#   bench/warm.sh [--rows N] [--seed S] [--runs R] [--port P] [--out FILE]
+#
+# On one day of ../shared/bench/gen_flows.py data (default 10M rows, seed 1)
+# in a throwaway cluster: the hot day's bytes/flow, then the eight queries of
+# queries.md on it; vpcflow.compress_partition (rows/s); warm bytes/flow;
+# full scans (rows/s) hot and warm; the eight queries again on the warm day,
+# with their answers compared to the hot ones; a markdown report with ratios.
+# Needs root (it makes a cluster owned by postgres) and VPCFLOW_PGBIN or
+# PG_CONFIG naming the PostgreSQL tree the extension is installed into.
+set -euo pipefail
+{
+
+ROWS=10000000
+SEED=1
+RUNS=3
+PORT=${WARM_BENCH_PORT:-56150}
+OUT=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+		--rows) ROWS=$2; shift 2 ;;
+		--seed) SEED=$2; shift 2 ;;
+		--runs) RUNS=$2; shift 2 ;;
+		--port) PORT=$2; shift 2 ;;
+		--out) OUT=$2; shift 2 ;;
+		-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		*) echo "unknown argument: $1" >&2; exit 2 ;;
+	esac
+done
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+SHARED=${VPCFLOW_BENCH_SHARED:-$(cd "$ROOT/.." && pwd)/shared/bench}
+PGBIN=${VPCFLOW_PGBIN:-$(${PG_CONFIG:-pg_config} --bindir)}
+export VPCFLOW_PGBIN=$PGBIN
+CLUSTER=/tmp/vpcflow-warm-bench
+WORK=$CLUSTER-work
+DATA=$ROOT/bench/out/warm-gen-$ROWS-$SEED.log
+OUT=${OUT:-$ROOT/bench/results/$(date +%Y-%m-%d)-warm.md}
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+cleanup() {
+	bash "$ROOT/tools/cluster.sh" destroy "$CLUSTER" >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+cleanup
+mkdir -p "$WORK/q" "$(dirname "$DATA")" "$(dirname "$OUT")"
+
+if [ ! -s "$DATA" ] || ! python3 "$HERE/benchlib.py" meta-ok "$DATA.meta.json" "$ROWS" "$SEED"; then
+	log "generating $ROWS rows (seed $SEED)"
+	python3 "$SHARED/gen_flows.py" --rows "$ROWS" --seed "$SEED" --out "$DATA" --jobs 2 >/dev/null
+fi
+python3 "$HERE/benchlib.py" queries "$SHARED/queries.md" "$DATA.meta.json" "$WORK/q"
+
+bash "$ROOT/tools/cluster.sh" start "$CLUSTER" "$PORT" >/dev/null
+DATADIR=$(bash "$ROOT/tools/cluster.sh" datadir "$CLUSTER")
+ln -f "$DATA" "$DATADIR/bench.log" 2>/dev/null || cp "$DATA" "$DATADIR/bench.log"
+chown postgres "$DATADIR/bench.log"
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -At)
+sql() { "${PSQL[@]}" -c "$1"; }
+sql "ALTER SYSTEM SET shared_buffers = '1GB'" >/dev/null
+sql "ALTER SYSTEM SET max_parallel_workers_per_gather = 2" >/dev/null
+bash "$ROOT/tools/cluster.sh" stop "$CLUSTER" >/dev/null
+bash "$ROOT/tools/cluster.sh" start "$CLUSTER" "$PORT" >/dev/null
+sql "CREATE EXTENSION vpcflow"
+
+log "ingesting"
+sql "SELECT rows FROM vpcflow.ingest_file('bench.log')" >/dev/null
+sql "VACUUM ANALYZE vpcflow.flows"
+PART=$(sql "SELECT partition FROM vpcflow.partitions ORDER BY total_bytes DESC LIMIT 1")
+NROWS=$(sql "SELECT count(*) FROM $PART")
+OTHER=$(sql "SELECT count(*) FROM vpcflow.flows") # the generator may spill past midnight
+HOT_TABLE=$(sql "SELECT pg_table_size('$PART')")
+HOT_TOTAL=$(sql "SELECT pg_total_relation_size('$PART')")
+
+# run_queries TAG: median of RUNS timings per query, and a digest of each answer
+run_queries() {
+	local tag=$1 q f
+	for f in "$WORK"/q/Q?.sql; do
+		q=$(basename "$f" .sql)
+		PGOPTIONS='-c search_path=vpcflow,public' "${PSQL[@]}" -f "$f" | LC_ALL=C sort | md5sum | cut -c1-12 \
+			>"$WORK/$tag.$q.digest"
+		for _ in $(seq 1 "$RUNS"); do
+			{ echo '\timing on'; cat "$f"; } | PGOPTIONS='-c search_path=vpcflow,public' \
+				"$PGBIN/psql" -X -q -o /dev/null 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+		done | python3 "$HERE/benchlib.py" stats | cut -d' ' -f1 >"$WORK/$tag.$q.ms"
+	done
+}
+# scan_rate: rows/s of a full scan of the partition producing every column
+scan_ms() {
+	"${PSQL[@]}" -c "SET max_parallel_workers_per_gather = 0" \
+		-c "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT * FROM $PART" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Execution Time"])'
+}
+
+log "queries on the hot day ($NROWS rows in $PART)"
+run_queries hot
+HOT_SCAN=$(scan_ms)
+
+log "compressing"
+T0=$(date +%s.%N)
+sql "SELECT vpcflow.compress_partition('$PART')" >/dev/null
+T1=$(date +%s.%N)
+COMP_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
+WARM_DATA=$(sql "SELECT sum(length(data)) FROM vpcflow.warm_blocks")
+WARM_TOTAL=$(sql "SELECT pg_total_relation_size('vpcflow.warm_blocks') + pg_total_relation_size(side_table) FROM vpcflow.warm_partitions")
+NBLOCKS=$(sql "SELECT count(*) FROM vpcflow.warm_blocks")
+sql "VACUUM ANALYZE vpcflow.warm_blocks"
+
+log "queries on the warm day"
+run_queries warm
+WARM_SCAN=$(scan_ms)
+
+
+{
+	echo "# Warm tier benchmark ($(date -u +%Y-%m-%d), bench/warm.sh)"
+	echo
+	echo "gen_flows.py --rows $ROWS --seed $SEED (v2 format, one day): $NROWS rows in $PART"
+	echo "($OTHER in the store), $NBLOCKS blocks; $(nproc) cores shared with other jobs; medians of $RUNS runs."
+	echo
+	echo "| measure | hot | warm | ratio warm/hot |"
+	echo "|---|---|---|---|"
+	awk -v n="$NROWS" -v ht="$HOT_TABLE" -v hx="$HOT_TOTAL" -v wd="$WARM_DATA" -v wt="$WARM_TOTAL" 'BEGIN {
+		printf "| bytes/flow, table | %.1f | %.2f (block data) | %.3f |\n", ht / n, wd / n, wd / ht
+		printf "| bytes/flow, all (indexes, TOAST, side table) | %.1f | %.2f | %.3f |\n", hx / n, wt / n, wt / hx }'
+	awk -v n="$NROWS" -v s="$COMP_S" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s) | |\n", n / s, s }'
+	awk -v n="$NROWS" -v h="$HOT_SCAN" -v w="$WARM_SCAN" 'BEGIN {
+		printf "| full scan, all columns, 1 process | %.0f rows/s | %.0f rows/s | %.2f (time) |\n", n / (h / 1000), n / (w / 1000), w / h }'
+	for f in "$WORK"/q/Q?.sql; do
+		q=$(basename "$f" .sql)
+		h=$(cat "$WORK/hot.$q.ms"); w=$(cat "$WORK/warm.$q.ms")
+		same=$([ "$(cat "$WORK/hot.$q.digest")" = "$(cat "$WORK/warm.$q.digest")" ] && echo "same answer" || echo "DIFFERENT ANSWER")
+		awk -v q="$q" -v h="$h" -v w="$w" -v s="$same" 'BEGIN {
+			printf "| %s ms (%s) | %.1f | %.1f | %.2f |\n", q, s, h, w, w / h }'
+	done
+	echo
+	echo "Baselines from the issue: ClickHouse 22.8 and DuckDB 30.5 bytes/flow, a plain heap 150."
+} | tee "$OUT"
+log "report: $OUT"
+}
