@@ -21,6 +21,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/store.sql src/ipprefix.sql src/lpm.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
               src/ingest.sql src/roles.sql
+# rollups (rollup.sql) and the dashboard views over them (dashboards.sql)
+SQL_PARTS  += src/rollup.sql src/dashboards.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

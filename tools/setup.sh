@@ -25,6 +25,8 @@ PACKAGES=(
     clang
     libclang-rt-14-dev                       # libFuzzer runtime for fuzz/
     python3
+    libpostgresql-jdbc-java                  # BI test over JDBC (test/jdbc)
+    default-jdk-headless
 )
 
 build=1

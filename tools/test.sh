@@ -275,4 +275,12 @@ elif [[ -f "$REPO/test/loader.sh" ]]; then
     note_fail 1 "vpcflow-load was not built"
 fi
 
+# ---------------------------------------------------------------- (f) JDBC
+if [[ -f "$REPO/test/jdbc/run.sh" ]]; then
+    say "== (f) test/jdbc/run.sh (dashboards over JDBC)"
+    rc=0
+    run_logged "$WORK/jdbc.out" 300 env PGBIN="$PGBIN" bash ./test/jdbc/run.sh "$PORT" || rc=$?
+    count_pass_fail "$WORK/jdbc.out" "$rc" jdbc
+fi
+
 COMPLETE=1
