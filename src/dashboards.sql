@@ -5,12 +5,13 @@
 
 -- "Now" for the dashboards: the setting vpcflow_dashboard.now when set
 -- (to look at historical data as if it were live: demo, benchmark, tests),
--- else now().
+-- else now().  No SET search_path (every name is qualified) so that the
+-- planner inlines it: views compare it per row in index rechecks.
 CREATE FUNCTION vpcflow.dashboard_now() RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT coalesce(nullif(current_setting('vpcflow_dashboard.now', true), '')::timestamptz, now())
+    SELECT COALESCE(pg_catalog.timestamptz(NULLIF(pg_catalog.current_setting('vpcflow_dashboard.now', true), '')),
+                    pg_catalog.now())
 $fn$;
 
 -- Detections of the anomaly detector, defensively: the rows of
@@ -71,27 +72,27 @@ AS $fn$
 $fn$;
 
 CREATE VIEW vpcflow.exec_egress_cost_30d AS
-SELECT * FROM vpcflow.egress_cost(date_trunc('day', vpcflow.dashboard_now(), 'UTC') - interval '30 days',
-                                  date_trunc('day', vpcflow.dashboard_now(), 'UTC') + interval '1 day')
+SELECT * FROM vpcflow.egress_cost(date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '30 days',
+                                  date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC') + interval '1 day')
 ORDER BY cost_usd DESC, bytes DESC;
 
 CREATE VIEW vpcflow.exec_anomalies_week AS
 SELECT date_trunc('day', d.detected_at, 'UTC') AS day, d.kind, count(*)::bigint AS detections,
        count(DISTINCT d.entity)::bigint AS entities, sum(d.bytes) AS bytes
-FROM vpcflow.dashboard_detections(vpcflow.dashboard_now() - interval '7 days') d
+FROM vpcflow.dashboard_detections((SELECT vpcflow.dashboard_now()) - interval '7 days') d
 GROUP BY 1, 2;
 
 -- Files, records and bytes ingested per day (30 days), and the storage of
 -- that day's raw partition and of the rollups.
 CREATE VIEW vpcflow.exec_ingest_trend AS
 WITH days AS (
-    SELECT generate_series(date_trunc('day', vpcflow.dashboard_now(), 'UTC') - interval '29 days',
-                           date_trunc('day', vpcflow.dashboard_now(), 'UTC'), interval '1 day') AS day),
+    SELECT generate_series(date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '29 days',
+                           date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC'), interval '1 day') AS day),
 ing AS (
     SELECT date_trunc('day', l.finished_at, 'UTC') AS day, count(*) AS files,
            sum(l.rows) AS records, sum(l.bytes_read) AS bytes_read, sum(l.errors) AS errors
     FROM vpcflow.ingest_log l
-    WHERE l.finished_at >= vpcflow.dashboard_now() - interval '31 days'
+    WHERE l.finished_at >= (SELECT vpcflow.dashboard_now()) - interval '31 days'
     GROUP BY 1),
 part AS (
     SELECT date_trunc('day', p.lower_bound, 'UTC') AS day, sum(p.total_bytes) AS raw_bytes
@@ -115,12 +116,12 @@ WITH seen AS (
            sum(h.flows)::bigint AS flows,
            sum(h.flows) FILTER (WHERE h.log_status::text IN ('NODATA', 'SKIPDATA'))::bigint AS gap_records
     FROM vpcflow.rollup_vpc_1h h
-    WHERE h.bucket >= vpcflow.dashboard_now() - interval '24 hours' AND h.bucket < vpcflow.dashboard_now()
+    WHERE h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
     GROUP BY 1),
 known AS (
     SELECT i.account_id::text AS account_id, count(DISTINCT i.interface_id::text) AS known
     FROM vpcflow.interfaces i
-    WHERE i.valid_from <= vpcflow.dashboard_now() AND i.valid_to > vpcflow.dashboard_now()
+    WHERE i.valid_from <= (SELECT vpcflow.dashboard_now()) AND i.valid_to > (SELECT vpcflow.dashboard_now())
     GROUP BY 1)
 SELECT coalesce(s.account_id, k.account_id) AS account_id,
        coalesce(s.logging, 0)::bigint AS interfaces_logging,
@@ -139,7 +140,7 @@ SELECT date_bin('5 minutes', m.bucket, timestamptz '2000-01-01 00:00:00+00') AS 
        sum(m.flows) FILTER (WHERE m.log_status::text = 'NODATA')::bigint AS nodata,
        sum(m.flows) FILTER (WHERE m.log_status::text = 'SKIPDATA')::bigint AS skipdata
 FROM vpcflow.rollup_1m m
-WHERE m.bucket >= vpcflow.dashboard_now() - interval '1 hour' AND m.bucket < vpcflow.dashboard_now()
+WHERE m.bucket >= (SELECT vpcflow.dashboard_now()) - interval '1 hour' AND m.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1, 2, 3;
 
 -- Delivery latency (ingest end - flow end_time) per 5 minutes of ingest,
@@ -149,8 +150,8 @@ WITH f AS (
     SELECT date_bin('5 minutes', p.ingested_at, timestamptz '2000-01-01 00:00:00+00') AS bucket_start,
            p.rows, p.latency_counts
     FROM vpcflow.rollup_progress p
-    WHERE p.ingested_at >= vpcflow.dashboard_now() - interval '6 hours'
-      AND p.ingested_at < vpcflow.dashboard_now() AND p.latency_counts IS NOT NULL),
+    WHERE p.ingested_at >= (SELECT vpcflow.dashboard_now()) - interval '6 hours'
+      AND p.ingested_at < (SELECT vpcflow.dashboard_now()) AND p.latency_counts IS NOT NULL),
 h AS (
     SELECT f.bucket_start, u.i, sum(u.n) AS n
     FROM f CROSS JOIN LATERAL unnest(f.latency_counts) WITH ORDINALITY AS u(n, i)
@@ -171,12 +172,12 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
     SELECT m.account_id::text, max(m.vpc_id::text), m.interface_id::text, max(m.bucket) + interval '1 minute',
-           extract(epoch FROM vpcflow.dashboard_now() - (max(m.bucket) + interval '1 minute'))::float8
+           extract(epoch FROM (SELECT vpcflow.dashboard_now()) - (max(m.bucket) + interval '1 minute'))::float8
     FROM vpcflow.rollup_1m m
-    WHERE m.bucket >= vpcflow.dashboard_now() - seen_within AND m.bucket < vpcflow.dashboard_now()
+    WHERE m.bucket >= (SELECT vpcflow.dashboard_now()) - seen_within AND m.bucket < (SELECT vpcflow.dashboard_now())
       AND m.interface_id IS NOT NULL
     GROUP BY m.account_id::text, m.interface_id::text
-    HAVING max(m.bucket) < vpcflow.dashboard_now() - silent_for
+    HAVING max(m.bucket) < (SELECT vpcflow.dashboard_now()) - silent_for
 $fn$;
 CREATE VIEW vpcflow.oncall_silent_interfaces AS
 SELECT * FROM vpcflow.silent_interfaces();
@@ -189,7 +190,7 @@ SELECT h.bucket AS hour, h.account_id::text AS account_id, h.interface_id::text 
        min(h.first_start) AS first_start, max(h.last_end) AS last_end
 FROM vpcflow.rollup_1h h
 WHERE h.log_status <> 'OK'
-  AND h.bucket >= vpcflow.dashboard_now() - interval '24 hours' AND h.bucket < vpcflow.dashboard_now()
+  AND h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1, 2, 3, 4;
 
 -- Top REJECT sources of the last 30 minutes (raw rows of that window:
@@ -199,8 +200,8 @@ SELECT host(f.srcaddr) AS srcaddr, count(*)::bigint AS rejects,
        count(DISTINCT f.dstaddr)::bigint AS destinations, count(DISTINCT f.dstport)::bigint AS ports,
        min(f.start_time) AS first_seen, max(f.start_time) AS last_seen
 FROM vpcflow.flows f
-WHERE f.start_time >= vpcflow.dashboard_now() - interval '30 minutes'
-  AND f.start_time < vpcflow.dashboard_now()
+WHERE f.start_time >= (SELECT vpcflow.dashboard_now()) - interval '30 minutes'
+  AND f.start_time < (SELECT vpcflow.dashboard_now())
   AND f.action::text = 'REJECT' AND f.srcaddr IS NOT NULL
 GROUP BY f.srcaddr
 ORDER BY rejects DESC, srcaddr
@@ -212,14 +213,14 @@ CREATE VIEW vpcflow.oncall_volume_spikes AS
 WITH hours AS (
     SELECT h.bucket, h.vpc_id::text AS vpc_id, h.subnet_id::text AS subnet_id, sum(h.bytes) AS bytes
     FROM vpcflow.rollup_vpc_1h h
-    WHERE h.bucket >= date_trunc('hour', vpcflow.dashboard_now(), 'UTC') - interval '25 hours'
-      AND h.bucket < date_trunc('hour', vpcflow.dashboard_now(), 'UTC')
+    WHERE h.bucket >= date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '25 hours'
+      AND h.bucket < date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC')
     GROUP BY 1, 2, 3),
 cur AS (
-    SELECT * FROM hours WHERE bucket = date_trunc('hour', vpcflow.dashboard_now(), 'UTC') - interval '1 hour'),
+    SELECT * FROM hours WHERE bucket = date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '1 hour'),
 base AS (
     SELECT vpc_id, subnet_id, avg(bytes) AS mean, stddev_pop(bytes) AS sd, count(*) AS hours
-    FROM hours WHERE bucket < date_trunc('hour', vpcflow.dashboard_now(), 'UTC') - interval '1 hour'
+    FROM hours WHERE bucket < date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '1 hour'
     GROUP BY 1, 2)
 SELECT c.bucket AS hour, c.vpc_id, c.subnet_id, c.bytes::numeric AS bytes,
        round(b.mean, 0) AS baseline_bytes, round(b.sd, 0) AS baseline_stddev,
@@ -259,14 +260,15 @@ RETURNS TABLE (side text, talker text, bytes bigint, error bigint, flows bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+    WITH r AS MATERIALIZED (
+        SELECT x.interface_id, x.bytes, x.flows, x.top_remotes
+        FROM vpcflow.rollup_range(vpc, from_ts, to_ts) x)
     (SELECT 'remote', e.key, e.weight, e.error, NULL::bigint
-     FROM vpcflow.topk_entries((SELECT vpcflow.topk_merge(r.top_remotes)
-                                FROM vpcflow.rollup_range(vpc, from_ts, to_ts) r)) e
+     FROM vpcflow.topk_entries((SELECT vpcflow.topk_merge(r.top_remotes) FROM r)) e
      ORDER BY e.weight DESC, e.key LIMIT k)
     UNION ALL
     (SELECT 'interface', r.interface_id::text, sum(r.bytes)::bigint, 0::bigint, sum(r.flows)::bigint
-     FROM vpcflow.rollup_range(vpc, from_ts, to_ts) r
-     GROUP BY r.interface_id::text ORDER BY 3 DESC, 2 LIMIT k)
+     FROM r GROUP BY r.interface_id::text ORDER BY 3 DESC, 2 LIMIT k)
 $fn$;
 
 -- Top service ports of a VPC ('ephemeral' for the rest).
@@ -351,15 +353,17 @@ CREATE VIEW vpcflow.debug_unattributed_24h AS
 SELECT h.bucket AS hour, sum(h.flows)::bigint AS flows, sum(h.unattributed)::bigint AS unattributed,
        round(sum(h.unattributed) / nullif(sum(h.flows), 0), 4) AS ratio
 FROM vpcflow.rollup_vpc_1h h
-WHERE h.bucket >= vpcflow.dashboard_now() - interval '24 hours' AND h.bucket < vpcflow.dashboard_now()
+WHERE h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1;
 
 -- ---------------------------------------------------------------- SLIs
 
 -- One row per SLI (and per VPC for volume): value, unit, window.
+-- SECURITY DEFINER (owner vpcflow_admin): readers see the SLIs without
+-- reading vpcflow.ingest_log themselves.
 CREATE FUNCTION vpcflow.sli_values()
-RETURNS TABLE (sli text, scope text, value double precision, unit text, window_hours bigint, detail text)
-LANGUAGE plpgsql STABLE
+RETURNS TABLE (sli text, scope text, value double precision, unit text, time_window text, detail text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -369,37 +373,37 @@ DECLARE
 BEGIN
     -- records loaded / records read (quarantined lines are the failures)
     RETURN QUERY SELECT 'ingestion_success_rate', 'all',
-        (sum(l.rows)::float8 / nullif(sum(l.rows) + sum(l.errors), 0)), 'ratio', 24::bigint,
+        (sum(l.rows)::float8 / nullif(sum(l.rows) + sum(l.errors), 0)), 'ratio', '24 hours'::text,
         format('%s files, %s records, %s quarantined', count(*), coalesce(sum(l.rows), 0), coalesce(sum(l.errors), 0))
         FROM vpcflow.ingest_log l WHERE l.finished_at >= t - interval '24 hours' AND l.finished_at < t;
     RETURN QUERY SELECT 'processing_latency_p95', 'delivery',
         vpcflow.latency_quantile(ARRAY(SELECT sum(u.n) FROM vpcflow.rollup_progress p
                  CROSS JOIN LATERAL unnest(p.latency_counts) WITH ORDINALITY AS u(n, i)
                  WHERE p.ingested_at >= t - interval '1 hour' AND p.ingested_at < t
-                 GROUP BY u.i ORDER BY u.i), 0.95), 'seconds', 1::bigint,
+                 GROUP BY u.i ORDER BY u.i), 0.95), 'seconds', '1 hour'::text,
         'flow end_time to ingest, bucket upper bound';
-    RETURN QUERY SELECT 'processing_latency_rollup_lag', 'rollups', b.lag_seconds, 'seconds', NULL::bigint,
+    RETURN QUERY SELECT 'processing_latency_rollup_lag', 'rollups', b.lag_seconds, 'seconds', NULL::text,
         format('%s files, %s records waiting', b.files, b.rows) FROM vpcflow.rollup_backlog b;
-    RETURN QUERY SELECT 'volume_per_vpc', coalesce(h.vpc_id::text, '(none)'), sum(h.bytes)::float8, 'bytes', 24::bigint,
+    RETURN QUERY SELECT 'volume_per_vpc', coalesce(h.vpc_id::text, '(none)'), sum(h.bytes)::float8, 'bytes', '24 hours'::text,
         format('%s flows', sum(h.flows))
         FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t
         GROUP BY h.vpc_id::text;
     RETURN QUERY SELECT 'unattributed_ratio', 'all', sum(h.unattributed)::float8 / nullif(sum(h.flows), 0),
-        'ratio', 24::bigint, NULL::text
+        'ratio', '24 hours'::text, NULL::text
         FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t;
     RETURN QUERY SELECT 'reject_rate', 'all', sum(h.rejects)::float8 / nullif(sum(h.accepts) + sum(h.rejects), 0),
-        'ratio', 24::bigint, NULL::text
+        'ratio', '24 hours'::text, NULL::text
         FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t;
-    RETURN QUERY SELECT 'anomalous_egress_events', 'all', count(*)::float8, 'events', 168::bigint,
+    RETURN QUERY SELECT 'anomalous_egress_events', 'all', count(*)::float8, 'events', '7 days'::text,
         CASE WHEN to_regclass('vpcflow.detections') IS NULL THEN 'no vpcflow.detections table' END
         FROM vpcflow.dashboard_detections(t - interval '7 days') x
         WHERE x.kind ~* '(exfil|egress|beacon)';
     -- the same record (interface, addresses, ports, protocol, times,
-    -- counters) stored more than once, last hour
+    -- counters) stored more than once, last 10 minutes (raw rows)
     RETURN QUERY SELECT 'duplicate_record_rate', 'all',
-        (sum(n - 1)::float8 / nullif(sum(n), 0)), 'ratio', 1::bigint, NULL::text
+        (sum(n - 1)::float8 / nullif(sum(n), 0)), 'ratio', '10 minutes'::text, NULL::text
         FROM (SELECT count(*) AS n FROM vpcflow.flows f
-              WHERE f.start_time >= t - interval '1 hour' AND f.start_time < t
+              WHERE f.start_time >= t - interval '10 minutes' AND f.start_time < t
               GROUP BY f.interface_id, f.srcaddr, f.dstaddr, f.srcport, f.dstport, f.protocol,
                        f.start_time, f.end_time, f.packets, f.bytes, f.action, f.log_status) g;
     IF to_regclass('pg_stat_statements') IS NOT NULL THEN
@@ -412,9 +416,9 @@ BEGIN
     ELSE
         v := NULL; d := 'pg_stat_statements is not installed';
     END IF;
-    RETURN QUERY SELECT 'query_latency_mean', 'vpcflow queries', v, 'ms', NULL::bigint, d;
+    RETURN QUERY SELECT 'query_latency_mean', 'vpcflow queries', v, 'ms', NULL::text, d;
     RETURN QUERY SELECT 'cost_per_gb', 'egress', sum(c.cost_usd)::float8 / nullif(sum(c.gb), 0)::float8,
-        'usd/GB', 720::bigint, format('%s USD for %s GB', coalesce(sum(c.cost_usd), 0), coalesce(sum(c.gb), 0))
+        'usd/GB', '30 days'::text, format('%s USD for %s GB', round(coalesce(sum(c.cost_usd), 0), 4), round(coalesce(sum(c.gb), 0), 3))
         FROM vpcflow.egress_cost(date_trunc('day', t, 'UTC') - interval '29 days',
                                  date_trunc('day', t, 'UTC') + interval '1 day') c;
     -- VPCs with flows in the last 24 hours that the detector reported on
@@ -426,7 +430,7 @@ BEGIN
                                 WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t))
             / nullif((SELECT count(DISTINCT h.vpc_id::text) FROM vpcflow.rollup_vpc_1h h
                       WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t), 0) END,
-        'ratio', 168::bigint,
+        'ratio', '7 days'::text,
         CASE WHEN to_regclass('vpcflow.detections') IS NULL THEN 'no vpcflow.detections table' END;
 END
 $fn$;
@@ -434,6 +438,9 @@ $fn$;
 CREATE VIEW vpcflow.slis AS SELECT * FROM vpcflow.sli_values();
 
 -- ---------------------------------------------------------------- privileges
+
+ALTER FUNCTION vpcflow.sli_values() OWNER TO vpcflow_admin;
+ALTER VIEW vpcflow.slis OWNER TO vpcflow_admin;
 
 GRANT SELECT ON vpcflow.exec_egress_cost_30d, vpcflow.exec_anomalies_week, vpcflow.exec_ingest_trend,
       vpcflow.exec_logging_coverage, vpcflow.oncall_ingest_health, vpcflow.oncall_delivery_latency,

@@ -16,6 +16,8 @@ CREATE TABLE vpcflow.rollup_settings (
     -- destination ports counted as services besides 0..1023; any other
     -- port is 'ephemeral' (service_port -1).  Applies to files rolled up
     -- after a change.
+    -- refresh_rollups merges a backlog in statements of about this many rows
+    refresh_chunk_rows bigint NOT NULL DEFAULT 1000000 CHECK (refresh_chunk_rows > 0),
     service_ports      integer[] NOT NULL DEFAULT '{1433,1521,2049,2181,2375,2376,2379,3000,3306,3389,5432,5439,5601,5671,5672,5900,6379,6443,7000,8000,8080,8443,8888,9000,9042,9092,9200,9300,11211,27017}',
     CHECK (minute_retention > interval '0' AND hour_retention >= minute_retention
            AND day_retention >= hour_retention)
@@ -341,6 +343,7 @@ CREATE FUNCTION vpcflow.refresh_rollups(max_files integer DEFAULT NULL,
                                         OUT vpc_day_rows bigint, OUT seconds double precision)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET work_mem = '128MB'
 AS $fn$
 DECLARE
     t0 timestamptz := clock_timestamp();
@@ -351,6 +354,10 @@ DECLARE
     lo timestamptz;
     hi timestamptz;
     r record;
+    chunk record;
+    n record;
+    chunk_ids integer[];
+    chunk_rows bigint;
     src text;
     keys text := 'interface_id, account_id, vpc_id, subnet_id, direction, action, log_status, '
                  'protocol, service_port, ip_family, remote_class, aws_service, path';
@@ -402,108 +409,125 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Time ranges to scan: runs of files whose ranges overlap or lie
-    -- within an hour of each other.
-    FOR r IN SELECT p.min_start, p.max_start FROM vpcflow.rollup_progress p
-             WHERE p.ingest_id = ANY (with_rows) ORDER BY p.min_start LOOP
-        IF lo IS NULL THEN
-            lo := r.min_start; hi := r.max_start;
-        ELSIF r.min_start <= hi + interval '1 hour' THEN
-            hi := greatest(hi, r.max_start);
-        ELSE
-            ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
-            lo := r.min_start; hi := r.max_start;
-        END IF;
+    SELECT s.service_ports, s.refresh_chunk_rows INTO ports, chunk_rows FROM vpcflow.rollup_settings s;
+    -- Chunks of files in time order, about chunk_rows rows each, each merged
+    -- by one statement: sorts and memory stay bounded however long the
+    -- backlog, and all of it is still one transaction.
+    FOR chunk IN
+        SELECT array_agg(x.ingest_id ORDER BY x.min_start, x.ingest_id) AS ids
+        FROM (SELECT p.ingest_id, p.min_start,
+                     (sum(p.rows) OVER (ORDER BY p.min_start, p.ingest_id) - p.rows) / chunk_rows AS chunk
+              FROM vpcflow.rollup_progress p WHERE p.ingest_id = ANY (with_rows)) x
+        GROUP BY x.chunk ORDER BY x.chunk
+    LOOP
+        chunk_ids := chunk.ids;
+        ranges := '{}';
+        lo := NULL;
+        -- Time ranges to scan: runs of files whose ranges overlap or lie
+        -- within an hour of each other.
+        FOR r IN SELECT p.min_start, p.max_start FROM vpcflow.rollup_progress p
+                 WHERE p.ingest_id = ANY (chunk_ids) ORDER BY p.min_start LOOP
+            IF lo IS NULL THEN
+                lo := r.min_start; hi := r.max_start;
+            ELSIF r.min_start <= hi + interval '1 hour' THEN
+                hi := greatest(hi, r.max_start);
+            ELSE
+                ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
+                lo := r.min_start; hi := r.max_start;
+            END IF;
+        END LOOP;
+        ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
+
+        src := vpcflow.rollup_source_sql('(' || array_to_string(ranges, ' OR ') || ')', chunk_ids);
+
+        EXECUTE format($q$
+            WITH delta AS MATERIALIZED (
+                SELECT date_bin('1 minute', s.start_time, timestamptz '2000-01-01 00:00:00+00') AS bucket,
+                       s.interface_id, s.account_id, s.vpc_id, s.subnet_id, s.direction, s.action,
+                       s.log_status, s.protocol,
+                       CASE WHEN s.dstport IS NULL THEN NULL
+                            WHEN s.dstport <= 1023 OR s.dstport = ANY (%1$L::integer[]) THEN s.dstport
+                            WHEN s.srcport <= 1023 OR s.srcport = ANY (%1$L::integer[]) THEN s.srcport
+                            ELSE -1 END AS service_port,
+                       CASE WHEN s.remote_addr IS NOT NULL THEN family(s.remote_addr)::smallint END AS ip_family,
+                       s.remote_class, s.aws_service, s.path,
+                       count(*) AS flows,
+                       count(*) FILTER (WHERE s.action OPERATOR(vpcflow.=) 'ACCEPT'::vpcflow.flow_action) AS accepts,
+                       count(*) FILTER (WHERE s.action OPERATOR(vpcflow.=) 'REJECT'::vpcflow.flow_action) AS rejects,
+                       coalesce(sum(s.packets), 0)::bigint AS packets,
+                       coalesce(sum(s.bytes), 0)::bigint AS bytes,
+                       count(*) FILTER (WHERE s.unattributed) AS unattributed,
+                       min(s.start_time) AS first_start, max(s.end_time) AS last_end,
+                       vpcflow.topk(s.remote_addr, s.bytes, 10, 100) AS top_remotes,
+                       vpcflow.hll(s.remote_addr, 12) AS remote_addrs,
+                       vpcflow.hll(s.dstport, 12) AS dst_ports
+                FROM (%2$s) s
+                GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14),
+            m AS (
+                INSERT INTO vpcflow.rollup_1m AS r (bucket, %4$s, %6$s) SELECT * FROM delta
+                ON CONFLICT ON CONSTRAINT rollup_1m_key DO UPDATE SET %3$s
+                RETURNING 1),
+            h AS (
+                INSERT INTO vpcflow.rollup_1h AS r (bucket, %4$s, %6$s)
+                SELECT date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), %4$s, %5$s
+                FROM delta GROUP BY 1, %4$s
+                ON CONFLICT ON CONSTRAINT rollup_1h_key DO UPDATE SET %3$s
+                RETURNING 1),
+            d AS (
+                INSERT INTO vpcflow.rollup_1d AS r (bucket, %4$s, %6$s)
+                SELECT date_bin('1 day', bucket, timestamptz '2000-01-01 00:00:00+00'), %4$s, %5$s
+                FROM delta GROUP BY 1, %4$s
+                ON CONFLICT ON CONSTRAINT rollup_1d_key DO UPDATE SET %3$s
+                RETURNING 1),
+            vh AS (
+                INSERT INTO vpcflow.rollup_vpc_1h AS r (bucket, subnet_id, %7$s, %6$s, interfaces)
+                SELECT date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), subnet_id, %7$s, %5$s,
+                       vpcflow.hll(interface_id::text, 12)
+                FROM delta GROUP BY 1, subnet_id, %7$s
+                ON CONFLICT ON CONSTRAINT rollup_vpc_1h_key DO UPDATE SET %3$s, %8$s
+                RETURNING 1),
+            vd AS (
+                INSERT INTO vpcflow.rollup_vpc_1d AS r (bucket, %7$s, %6$s, interfaces)
+                SELECT date_bin('1 day', bucket, timestamptz '2000-01-01 00:00:00+00'), %7$s, %5$s,
+                       vpcflow.hll(interface_id::text, 12)
+                FROM delta GROUP BY 1, %7$s
+                ON CONFLICT ON CONSTRAINT rollup_vpc_1d_key DO UPDATE SET %3$s, %8$s
+                RETURNING 1)
+            SELECT (SELECT coalesce(sum(delta.flows), 0)::bigint FROM delta) AS f,
+                   (SELECT count(*) FROM m) AS m, (SELECT count(*) FROM h) AS h,
+                   (SELECT count(*) FROM d) AS d, (SELECT count(*) FROM vh) AS vh,
+                   (SELECT count(*) FROM vd) AS vd
+        $q$, ports, src, merge_set, keys, merged,
+           'flows, accepts, rejects, packets, bytes, unattributed, first_start, last_end, '
+           'top_remotes, remote_addrs, dst_ports',
+           'account_id, vpc_id, direction, action, log_status, protocol, ip_family, remote_class, '
+           'aws_service, path',
+           'interfaces = coalesce(vpcflow.hll_union(r.interfaces, excluded.interfaces), '
+           'r.interfaces, excluded.interfaces)')
+        INTO n;
+
+        -- Delivery latency per file, for the on-call dashboard.
+        EXECUTE format($q$
+            UPDATE vpcflow.rollup_progress p SET latency_counts = x.counts
+            FROM (SELECT h.ingest_id,
+                         array_agg(coalesce(n.count, 0) ORDER BY b.i) AS counts
+                  FROM (SELECT DISTINCT u FROM unnest(%1$L::integer[]) u) AS h(ingest_id)
+                  CROSS JOIN generate_series(1, cardinality(vpcflow.latency_bounds()) + 1) AS b(i)
+                  LEFT JOIN (
+                      SELECT f.ingest_id,
+                             width_bucket(extract(epoch FROM l.finished_at - f.end_time)::float8,
+                                          array_prepend('-Infinity'::float8, vpcflow.latency_bounds())) AS i,
+                             count(*) AS count
+                      FROM vpcflow.flows f
+                      JOIN vpcflow.ingest_log l ON l.ingest_id = f.ingest_id
+                      WHERE %2$s AND f.ingest_id = ANY (%1$L::integer[]) AND f.end_time IS NOT NULL
+                      GROUP BY 1, 2) n ON n.ingest_id = h.ingest_id AND n.i = b.i
+                  GROUP BY h.ingest_id) x
+            WHERE p.ingest_id = x.ingest_id
+        $q$, chunk_ids, '(' || array_to_string(ranges, ' OR ') || ')');
+        flows := flows + n.f; minute_rows := minute_rows + n.m; hour_rows := hour_rows + n.h;
+        day_rows := day_rows + n.d; vpc_hour_rows := vpc_hour_rows + n.vh; vpc_day_rows := vpc_day_rows + n.vd;
     END LOOP;
-    ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
-
-    SELECT s.service_ports INTO ports FROM vpcflow.rollup_settings s;
-    src := vpcflow.rollup_source_sql('(' || array_to_string(ranges, ' OR ') || ')', with_rows);
-
-    EXECUTE format($q$
-        WITH delta AS MATERIALIZED (
-            SELECT date_bin('1 minute', s.start_time, timestamptz '2000-01-01 00:00:00+00') AS bucket,
-                   s.interface_id, s.account_id, s.vpc_id, s.subnet_id, s.direction, s.action,
-                   s.log_status, s.protocol,
-                   CASE WHEN s.dstport IS NULL THEN NULL
-                        WHEN s.dstport <= 1023 OR s.dstport = ANY (%1$L::integer[]) THEN s.dstport
-                        WHEN s.srcport <= 1023 OR s.srcport = ANY (%1$L::integer[]) THEN s.srcport
-                        ELSE -1 END AS service_port,
-                   CASE WHEN s.remote_addr IS NOT NULL THEN family(s.remote_addr)::smallint END AS ip_family,
-                   s.remote_class, s.aws_service, s.path,
-                   count(*) AS flows,
-                   count(*) FILTER (WHERE s.action OPERATOR(vpcflow.=) 'ACCEPT'::vpcflow.flow_action) AS accepts,
-                   count(*) FILTER (WHERE s.action OPERATOR(vpcflow.=) 'REJECT'::vpcflow.flow_action) AS rejects,
-                   coalesce(sum(s.packets), 0)::bigint AS packets,
-                   coalesce(sum(s.bytes), 0)::bigint AS bytes,
-                   count(*) FILTER (WHERE s.unattributed) AS unattributed,
-                   min(s.start_time) AS first_start, max(s.end_time) AS last_end,
-                   vpcflow.topk(s.remote_addr, s.bytes, 10, 100) AS top_remotes,
-                   vpcflow.hll(s.remote_addr, 12) AS remote_addrs,
-                   vpcflow.hll(s.dstport, 12) AS dst_ports
-            FROM (%2$s) s
-            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14),
-        m AS (
-            INSERT INTO vpcflow.rollup_1m AS r (bucket, %4$s, %6$s) SELECT * FROM delta
-            ON CONFLICT ON CONSTRAINT rollup_1m_key DO UPDATE SET %3$s
-            RETURNING 1),
-        h AS (
-            INSERT INTO vpcflow.rollup_1h AS r (bucket, %4$s, %6$s)
-            SELECT date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), %4$s, %5$s
-            FROM delta GROUP BY 1, %4$s
-            ON CONFLICT ON CONSTRAINT rollup_1h_key DO UPDATE SET %3$s
-            RETURNING 1),
-        d AS (
-            INSERT INTO vpcflow.rollup_1d AS r (bucket, %4$s, %6$s)
-            SELECT date_bin('1 day', bucket, timestamptz '2000-01-01 00:00:00+00'), %4$s, %5$s
-            FROM delta GROUP BY 1, %4$s
-            ON CONFLICT ON CONSTRAINT rollup_1d_key DO UPDATE SET %3$s
-            RETURNING 1),
-        vh AS (
-            INSERT INTO vpcflow.rollup_vpc_1h AS r (bucket, subnet_id, %7$s, %6$s, interfaces)
-            SELECT date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), subnet_id, %7$s, %5$s,
-                   vpcflow.hll(interface_id::text, 12)
-            FROM delta GROUP BY 1, subnet_id, %7$s
-            ON CONFLICT ON CONSTRAINT rollup_vpc_1h_key DO UPDATE SET %3$s, %8$s
-            RETURNING 1),
-        vd AS (
-            INSERT INTO vpcflow.rollup_vpc_1d AS r (bucket, %7$s, %6$s, interfaces)
-            SELECT date_bin('1 day', bucket, timestamptz '2000-01-01 00:00:00+00'), %7$s, %5$s,
-                   vpcflow.hll(interface_id::text, 12)
-            FROM delta GROUP BY 1, %7$s
-            ON CONFLICT ON CONSTRAINT rollup_vpc_1d_key DO UPDATE SET %3$s, %8$s
-            RETURNING 1)
-        SELECT (SELECT coalesce(sum(delta.flows), 0)::bigint FROM delta),
-               (SELECT count(*) FROM m), (SELECT count(*) FROM h), (SELECT count(*) FROM d),
-               (SELECT count(*) FROM vh), (SELECT count(*) FROM vd)
-    $q$, ports, src, merge_set, keys, merged,
-       'flows, accepts, rejects, packets, bytes, unattributed, first_start, last_end, '
-       'top_remotes, remote_addrs, dst_ports',
-       'account_id, vpc_id, direction, action, log_status, protocol, ip_family, remote_class, '
-       'aws_service, path',
-       'interfaces = coalesce(vpcflow.hll_union(r.interfaces, excluded.interfaces), '
-       'r.interfaces, excluded.interfaces)')
-    INTO flows, minute_rows, hour_rows, day_rows, vpc_hour_rows, vpc_day_rows;
-
-    -- Delivery latency per file, for the on-call dashboard.
-    EXECUTE format($q$
-        UPDATE vpcflow.rollup_progress p SET latency_counts = x.counts
-        FROM (SELECT h.ingest_id,
-                     array_agg(coalesce(n.count, 0) ORDER BY b.i) AS counts
-              FROM (SELECT DISTINCT u FROM unnest(%1$L::integer[]) u) AS h(ingest_id)
-              CROSS JOIN generate_series(1, cardinality(vpcflow.latency_bounds()) + 1) AS b(i)
-              LEFT JOIN (
-                  SELECT f.ingest_id,
-                         width_bucket(extract(epoch FROM l.finished_at - f.end_time)::float8,
-                                      array_prepend('-Infinity'::float8, vpcflow.latency_bounds())) AS i,
-                         count(*) AS count
-                  FROM vpcflow.flows f
-                  JOIN vpcflow.ingest_log l ON l.ingest_id = f.ingest_id
-                  WHERE %2$s AND f.ingest_id = ANY (%1$L::integer[]) AND f.end_time IS NOT NULL
-                  GROUP BY 1, 2) n ON n.ingest_id = h.ingest_id AND n.i = b.i
-              GROUP BY h.ingest_id) x
-        WHERE p.ingest_id = x.ingest_id
-    $q$, with_rows, '(' || array_to_string(ranges, ' OR ') || ')');
 
     seconds := extract(epoch FROM clock_timestamp() - t0);
 END
@@ -533,7 +557,7 @@ END
 $fn$;
 
 -- Files committed but not yet rolled up (the rollups' lag).
-CREATE VIEW vpcflow.rollup_backlog WITH (security_invoker = true) AS
+CREATE VIEW vpcflow.rollup_backlog AS
 SELECT count(*)::bigint AS files,
        coalesce(sum(l.rows), 0)::bigint AS rows,
        min(l.finished_at) AS oldest_finished_at,

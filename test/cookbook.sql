@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = warning;
-SELECT plan(18);
+SELECT plan(25);
 
 SELECT 1 FROM vpcflow.load_aws_ip_ranges('{"createDate": "2019-01-01-00-00-00",
     "prefixes": [{"ip_prefix": "52.95.0.0/16", "region": "us-east-1", "service": "S3", "network_border_group": "us-east-1"}]}');
@@ -175,6 +175,30 @@ SELECT is((SELECT string_agg(DISTINCT host(srcaddr), ' ') FROM vpcflow.flows
 SELECT is((SELECT sum(cost_usd * 1e9)::bigint FROM vpcflow.egress_cost('2019-05-01', '2019-05-02')
            WHERE vpc_id = 'vpc-0cb'),
           (5900 * 0.09 + 8000 * 0.045 + 2000 * 0.01 + 1000 * 0.01)::bigint, 'egress cost');
+
+-- Privileges: readers read every dashboard view and function; writers
+-- (and admins) may refresh, readers may not; no pg_cron here.
+SET LOCAL ROLE vpcflow_reader;
+SELECT lives_ok($$SELECT count(*) FROM vpcflow.exec_egress_cost_30d, vpcflow.exec_anomalies_week,
+    vpcflow.exec_ingest_trend, vpcflow.exec_logging_coverage, vpcflow.oncall_ingest_health,
+    vpcflow.oncall_delivery_latency, vpcflow.oncall_silent_interfaces, vpcflow.oncall_log_gaps,
+    vpcflow.oncall_top_rejects, vpcflow.oncall_volume_spikes, vpcflow.debug_unattributed_24h,
+    vpcflow.rollup_backlog$$, 'a reader reads the dashboard views');
+SELECT is((SELECT count(*) FROM vpcflow.slis WHERE sli <> 'volume_per_vpc'), 10::bigint, 'a reader reads the SLIs');
+SELECT lives_ok($$SELECT count(*) FROM vpcflow.top_talkers('vpc-0cb', '2019-05-01', '2019-05-02'),
+    vpcflow.top_ports(NULL, '2019-05-01', '2019-05-02'), vpcflow.flow_durations(NULL, '2019-05-01', '2019-05-02'),
+    vpcflow.address_timeline('10.0.0.5', '2019-05-01', '2019-05-02'),
+    vpcflow.unattributed_flows('2019-05-01', '2019-05-02'), vpcflow.silent_interfaces()$$,
+    'a reader calls the debug functions');
+SELECT throws_ok($$SELECT vpcflow.refresh_rollups()$$, '42501', NULL, 'a reader may not refresh the rollups');
+RESET ROLE;
+SET LOCAL ROLE vpcflow_writer;
+SELECT lives_ok($$SELECT vpcflow.refresh_rollups()$$, 'a writer may refresh the rollups');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM vpcflow.address_timeline('10.0.1.6', '2019-05-01', '2019-05-02')), 5::bigint,
+          'address timeline: the four probes and the PostgreSQL connection of 10.0.1.6');
+SELECT throws_ok($$SELECT vpcflow.schedule_rollups()$$, '0A000', NULL,
+                 'schedule_rollups says so when pg_cron is not installed here');
 
 SELECT * FROM finish();
 ROLLBACK;

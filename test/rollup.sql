@@ -123,6 +123,9 @@ DO $do$ BEGIN PERFORM pg_temp.q('rt1', $$SELECT 'ok' FROM vpcflow.load_subnets('
     {"SubnetId": "subnet-0b2", "VpcId": "vpc-0a0", "CidrBlock": "10.0.2.0/24", "AvailabilityZone": "us-east-1c", "AvailabilityZoneId": "use1-az3"}]}',
     '2024-01-01')$$); END $do$;
 
+-- merge a backlog in statements of about 100 rows (several per refresh)
+DO $do$ BEGIN PERFORM pg_temp.q('rt1', $$UPDATE vpcflow.rollup_settings SET refresh_chunk_rows = 100 RETURNING 'ok'$$); END $do$;
+
 -- the days the files fall in: concurrent loads into a partition that one
 -- of them is creating would wait for it
 DO $do$ BEGIN PERFORM pg_temp.q('rt1', $$SELECT vpcflow.ensure_partitions('2024-01-01', '2024-01-02')::text$$); END $do$;

@@ -162,7 +162,7 @@ SELECT * FROM vpcflow.oncall_top_rejects LIMIT 10;
 SELECT * FROM vpcflow.top_talkers(NULL, (SELECT min(start_time) FROM vpcflow.flows),
                                   vpcflow.dashboard_now(), 5);
 \pset title 'SLIs'
-SELECT sli, scope, round(value::numeric, 4) AS value, unit, window_hours, detail
+SELECT sli, scope, round(value::numeric, 4) AS value, unit, time_window, detail
 FROM vpcflow.slis WHERE sli <> 'volume_per_vpc';
 EOF
 } | psql -d vpcflow -P pager=off -f -
