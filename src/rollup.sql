@@ -121,7 +121,6 @@ BEGIN
                 unattributed  bigint NOT NULL,
                 first_start   timestamptz,
                 last_end      timestamptz,
-                top_remotes   vpcflow.topk_state,
                 remote_addrs  vpcflow.hll,
                 dst_ports     vpcflow.hll,
                 interfaces    vpcflow.hll,
@@ -376,6 +375,13 @@ DECLARE
         'sum(packets)::bigint, sum(bytes)::bigint, sum(unattributed)::bigint, '
         'min(first_start), max(last_end), vpcflow.topk_merge(top_remotes), '
         'vpcflow.hll_merge(remote_addrs), vpcflow.hll_merge(dst_ports)';
+    -- the VPC tables keep no top-k (merging it into few, large groups was
+    -- the costliest part of a refresh, and the dashboards take top
+    -- remotes from the interface-level tables)
+    merge_set_vpc text := replace(merge_set,
+        'top_remotes = coalesce(vpcflow.topk_union(r.top_remotes, excluded.top_remotes), '
+        'r.top_remotes, excluded.top_remotes), ', '');
+    merged_vpc text := replace(merged, 'vpcflow.topk_merge(top_remotes), ', '');
 BEGIN
     files := 0; flows := 0; minute_rows := 0; hour_rows := 0; day_rows := 0;
     vpc_hour_rows := 0; vpc_day_rows := 0;
@@ -480,18 +486,18 @@ BEGIN
                 ON CONFLICT ON CONSTRAINT rollup_1d_key DO UPDATE SET %3$s
                 RETURNING 1),
             vh AS (
-                INSERT INTO vpcflow.rollup_vpc_1h AS r (bucket, subnet_id, %7$s, %6$s, interfaces)
-                SELECT date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), subnet_id, %7$s, %5$s,
+                INSERT INTO vpcflow.rollup_vpc_1h AS r (bucket, subnet_id, %7$s, %11$s, interfaces)
+                SELECT date_bin('1 hour', bucket, timestamptz '2000-01-01 00:00:00+00'), subnet_id, %7$s, %10$s,
                        vpcflow.hll(interface_id::text, 12)
                 FROM delta GROUP BY 1, subnet_id, %7$s
-                ON CONFLICT ON CONSTRAINT rollup_vpc_1h_key DO UPDATE SET %3$s, %8$s
+                ON CONFLICT ON CONSTRAINT rollup_vpc_1h_key DO UPDATE SET %9$s, %8$s
                 RETURNING 1),
             vd AS (
-                INSERT INTO vpcflow.rollup_vpc_1d AS r (bucket, %7$s, %6$s, interfaces)
-                SELECT date_bin('1 day', bucket, timestamptz '2000-01-01 00:00:00+00'), %7$s, %5$s,
+                INSERT INTO vpcflow.rollup_vpc_1d AS r (bucket, %7$s, %11$s, interfaces)
+                SELECT date_bin('1 day', bucket, timestamptz '2000-01-01 00:00:00+00'), %7$s, %10$s,
                        vpcflow.hll(interface_id::text, 12)
                 FROM delta GROUP BY 1, %7$s
-                ON CONFLICT ON CONSTRAINT rollup_vpc_1d_key DO UPDATE SET %3$s, %8$s
+                ON CONFLICT ON CONSTRAINT rollup_vpc_1d_key DO UPDATE SET %9$s, %8$s
                 RETURNING 1)
             SELECT (SELECT coalesce(sum(delta.flows), 0)::bigint FROM delta) AS f,
                    (SELECT count(*) FROM m) AS m, (SELECT count(*) FROM h) AS h,
@@ -503,7 +509,10 @@ BEGIN
            'account_id, vpc_id, direction, action, log_status, protocol, ip_family, remote_class, '
            'aws_service, path',
            'interfaces = coalesce(vpcflow.hll_union(r.interfaces, excluded.interfaces), '
-           'r.interfaces, excluded.interfaces)')
+           'r.interfaces, excluded.interfaces)',
+           merge_set_vpc, merged_vpc,
+           'flows, accepts, rejects, packets, bytes, unattributed, first_start, last_end, '
+           'remote_addrs, dst_ports')
         INTO n;
 
         -- Delivery latency per file, for the on-call dashboard.

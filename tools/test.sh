@@ -11,7 +11,7 @@
 #
 # Stages: (a) make installcheck (pg_regress, sql/*.sql), (b) pgTAP via
 # pg_prove (test/*.sql, database vpcflow_tap), (c) fuzz/run.sh, (d)
-# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster).  The last line printed is "N passed, N failed", totals over
+# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster), (f) test/jdbc/run.sh (dashboards over JDBC).  The last line printed is "N passed, N failed", totals over
 # all stages; exit 0 only if nothing failed and every stage ran to its end.
 # Test data is staged into the data directory: test/data as
 # 'vpcflow_testdata/...', ../shared/fixtures (if present) as
