@@ -27,6 +27,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/aggregates.sql src/topk.sql src/hll.sql \
               src/ingest.sql src/providers.sql src/roles.sql src/anonymize.sql \
               src/security.sql src/anomaly.sql src/detections.sql src/warm.sql
+# rollups (rollup.sql) and the dashboard views over them (dashboards.sql)
+SQL_PARTS  += src/rollup.sql src/dashboards.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

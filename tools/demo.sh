@@ -144,6 +144,26 @@ SELECT log_status, count(*) AS flows
 FROM vpcflow.flows
 GROUP BY log_status
 ORDER BY flows DESC, log_status;
+-- Dashboards (docs/dashboards.md): roll up what was loaded, then read the
+-- rollups as of the sample's last minute.
+\pset title 'Rollups: files folded in by this run'
+SELECT files, flows, minute_rows, hour_rows, day_rows FROM vpcflow.refresh_rollups();
+SELECT set_config('vpcflow_dashboard.now',
+                  (SELECT max(end_time) + interval '1 minute' FROM vpcflow.flows)::text, false) AS dashboard_now;
+\pset title 'Executive: egress cost by VPC and path, 30 days (top 10)'
+SELECT account_id, vpc_id, path, flows, pg_size_pretty(bytes) AS bytes, usd_per_gb,
+       round(cost_usd, 4) AS cost_usd
+FROM vpcflow.exec_egress_cost_30d LIMIT 10;
+\pset title 'Executive: logging coverage by account (24 hours)'
+SELECT * FROM vpcflow.exec_logging_coverage ORDER BY account_id;
+\pset title 'On-call: top REJECT sources, last 30 minutes'
+SELECT * FROM vpcflow.oncall_top_rejects LIMIT 10;
+\pset title 'Debug: top talkers of the whole sample (rollups)'
+SELECT * FROM vpcflow.top_talkers(NULL, (SELECT min(start_time) FROM vpcflow.flows),
+                                  vpcflow.dashboard_now(), 5);
+\pset title 'SLIs'
+SELECT sli, scope, round(value::numeric, 4) AS value, unit, time_window, detail
+FROM vpcflow.slis WHERE sli <> 'volume_per_vpc';
 EOF
 } | psql -d vpcflow -P pager=off -f -
 

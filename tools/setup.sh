@@ -28,6 +28,8 @@ PACKAGES=(
     python3
     libssl-dev                               # bench/cryptopan.sh baseline (OpenSSL EVP)
     libjson-c-dev                            # bench/multicloud.sh: json-c comparison
+    libpostgresql-jdbc-java                  # BI test over JDBC (test/jdbc)
+    default-jdk-headless
 )
 
 build=1

@@ -11,7 +11,7 @@
 #
 # Stages: (a) make installcheck (pg_regress, sql/*.sql), (b) pgTAP via
 # pg_prove (test/*.sql, database vpcflow_tap), (c) fuzz/run.sh, (d)
-# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster).  The last line printed is "N passed, N failed", totals over
+# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster), (f) test/jdbc/run.sh (dashboards over JDBC).  The last line printed is "N passed, N failed", totals over
 # all stages; exit 0 only if nothing failed and every stage ran to its end.
 # Test data is staged into the data directory: test/data as
 # 'vpcflow_testdata/...', ../shared/fixtures (if present) as
@@ -273,6 +273,14 @@ if [[ -f "$REPO/test/loader.sh" && -x "$REPO/vpcflow-load" ]]; then
     count_pass_fail "$WORK/loader.out" "$rc" loader
 elif [[ -f "$REPO/test/loader.sh" ]]; then
     note_fail 1 "vpcflow-load was not built"
+fi
+
+# ---------------------------------------------------------------- (f) JDBC
+if [[ -f "$REPO/test/jdbc/run.sh" ]]; then
+    say "== (f) test/jdbc/run.sh (dashboards over JDBC)"
+    rc=0
+    run_logged "$WORK/jdbc.out" 300 env PGBIN="$PGBIN" bash ./test/jdbc/run.sh "$PORT" || rc=$?
+    count_pass_fail "$WORK/jdbc.out" "$rc" jdbc
 fi
 
 COMPLETE=1

@@ -1,0 +1,15 @@
+-- Set-returning dashboard functions with sample arguments (one per line),
+-- run by BiTypes.java over JDBC.
+SELECT * FROM vpcflow.egress_cost('2024-04-01', '2024-05-02')
+SELECT * FROM vpcflow.egress_cost('2024-05-01', '2024-05-02')
+SELECT * FROM vpcflow.silent_interfaces('5 minutes', '1 day')
+SELECT * FROM vpcflow.top_talkers('vpc-0a0', '2024-05-01', '2024-05-02', 5)
+SELECT * FROM vpcflow.top_talkers(NULL, '2024-05-01 00:00', '2024-05-01 01:00', 5)
+SELECT * FROM vpcflow.top_ports(NULL, '2024-04-20', '2024-05-02', 5)
+SELECT * FROM vpcflow.address_timeline('10.0.1.2', '2024-05-01', '2024-05-02', 50)
+SELECT * FROM vpcflow.flow_durations('vpc-0a0', '2024-05-01', '2024-05-02')
+SELECT * FROM vpcflow.unattributed_flows('2024-05-01', '2024-05-02', 10)
+SELECT * FROM vpcflow.dashboard_detections('2024-04-01')
+SELECT * FROM vpcflow.sli_values()
+SELECT * FROM vpcflow.refresh_rollups()
+SELECT * FROM vpcflow.expire_rollups('2024-05-01')
