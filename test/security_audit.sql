@@ -163,7 +163,7 @@ SELECT is((SELECT count(*) FROM allow_definer a WHERE NOT EXISTS
 -- compare or copy validated stored bytes and raise no errors).  A new one
 -- needs that review and an entry in this pattern.
 SELECT ok(f.lanname = 'c'
-          AND f.fn ~ ('^vpcflow\.((awsid|flow_action|log_status|flow_direction|ipprefix|flow_record)'
+          AND f.fn ~ ('^vpcflow\.((awsid|flow_action|log_status|flow_direction|cloud_provider|ipprefix|flow_record)'
                       '_(eq|ne|lt|le|gt|ge|cmp|hash|hash_extended)'
                       '|ipprefix_(contains|contains_strict|contained|contained_strict|overlaps'
                       '|contains_inet|contains_strict_inet)'
