@@ -16,7 +16,7 @@ ALTER TABLE vpcflow.settings
     -- partitions are created this far ahead of now
     ADD COLUMN partitions_ahead interval NOT NULL DEFAULT '1 day'
         CHECK (partitions_ahead >= interval '0'),
-    ADD COLUMN warm_block_rows integer NOT NULL DEFAULT 16384
+    ADD COLUMN warm_block_rows integer NOT NULL DEFAULT 8192
         CHECK (warm_block_rows BETWEEN 1024 AND 65536),
     -- how long maintenance waits for the brief exclusive lock on
     -- vpcflow.flows that swapping or dropping a partition needs
