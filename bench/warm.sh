@@ -107,7 +107,8 @@ HOT_SCAN=$(scan_ms)
 BLOCK_ROWS=$(sql "SELECT warm_block_rows FROM vpcflow.settings")
 log "compressing"
 T0=$(date +%s.%N)
-sql "SELECT vpcflow.compress_partition('$PART')" >/dev/null
+SWAP_MS=$("${PSQL[@]}" -c "SELECT vpcflow.compress_partition('$PART')" \
+	-c "SELECT current_setting('vpcflow_warm.swap_ms')" | tail -1)
 T1=$(date +%s.%N)
 COMP_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 WARM_DATA=$(sql "SELECT sum(length(data)) FROM vpcflow.warm_blocks")
@@ -131,7 +132,7 @@ WARM_SCAN=$(scan_ms)
 	awk -v n="$NROWS" -v ht="$HOT_TABLE" -v hx="$HOT_TOTAL" -v wd="$WARM_DATA" -v wt="$WARM_TOTAL" 'BEGIN {
 		printf "| bytes/flow, table | %.1f | %.2f (block data) | %.3f |\n", ht / n, wd / n, wd / ht
 		printf "| bytes/flow, all (indexes, TOAST, side table) | %.1f | %.2f | %.3f |\n", hx / n, wt / n, wt / hx }'
-	awk -v n="$NROWS" -v s="$COMP_S" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s) | |\n", n / s, s }'
+	awk -v n="$NROWS" -v s="$COMP_S" -v w="$SWAP_MS" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s; writers wait that long, the parent is held ACCESS EXCLUSIVE for the swap only: %s ms before commit) | |\n", n / s, s, w }'
 	awk -v n="$NROWS" -v h="$HOT_SCAN" -v w="$WARM_SCAN" 'BEGIN {
 		printf "| full scan, all columns, 1 process | %.0f rows/s | %.0f rows/s | %.2f (time) |\n", n / (h / 1000), n / (w / 1000), w / h }'
 	for f in "$WORK"/q/Q?.sql; do
