@@ -10,7 +10,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = warning;
-SELECT plan(30);
+SELECT plan(31);
 
 -- ---------------------------------------------------------------- data
 SELECT count(*) >= 0 FROM (
@@ -231,6 +231,17 @@ SELECT is((SELECT count(*) FROM vpcflow.flows WHERE start_time = (
           'time equality with a fraction finds its rows');
 SELECT is((SELECT count(*) FROM vpcflow.flows WHERE srcaddr = NULL::inet), 0::bigint,
           'a NULL bound matches nothing');
+SELECT is((SELECT array_agg(n ORDER BY a) FROM (
+              SELECT v.a, (SELECT count(*) FROM vpcflow.flows f
+                           WHERE f.srcaddr = v.a AND f.start_time >= '2012-03-01'
+                             AND f.start_time < '2012-03-02') AS n
+              FROM (VALUES (inet '10.3.3.3'), (inet '10.19.249.6'), (inet '10.250.0.1')) v(a)) x),
+          (SELECT array_agg(n ORDER BY a) FROM (
+              SELECT v.a, (SELECT count(*) FROM hot_rows f
+                           WHERE f.srcaddr = v.a AND f.start_time >= '2012-03-01'
+                             AND f.start_time < '2012-03-02') AS n
+              FROM (VALUES (inet '10.3.3.3'), (inet '10.19.249.6'), (inet '10.250.0.1')) v(a)) x),
+          'a correlated subquery rescans the warm scan with each outer value');
 RESET max_parallel_workers_per_gather;
 
 -- parallel scans give the same answer
