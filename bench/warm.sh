@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/warm.sh: the warm tier against the hot store, in one run (docs/warm.md).
 #
-#   bench/warm.sh [--rows N] [--seed S] [--runs R] [--port P] [--out FILE]
+#   bench/warm.sh [--rows N] [--seed S] [--runs R] [--block-rows B] [--port P] [--out FILE]
 #
 # On one day of ../shared/bench/gen_flows.py data (default 10M rows, seed 1)
 # in a throwaway cluster: the hot day's bytes/flow, then the eight queries of
@@ -18,12 +18,14 @@ SEED=1
 RUNS=3
 PORT=${WARM_BENCH_PORT:-56150}
 OUT=""
+BLOCK_ROWS=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--rows) ROWS=$2; shift 2 ;;
 		--seed) SEED=$2; shift 2 ;;
 		--runs) RUNS=$2; shift 2 ;;
 		--port) PORT=$2; shift 2 ;;
+		--block-rows) BLOCK_ROWS=$2; shift 2 ;;
 		--out) OUT=$2; shift 2 ;;
 		-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) echo "unknown argument: $1" >&2; exit 2 ;;
@@ -101,9 +103,12 @@ log "queries on the hot day ($NROWS rows in $PART)"
 run_queries hot
 HOT_SCAN=$(scan_ms)
 
+[ -n "$BLOCK_ROWS" ] && sql "UPDATE vpcflow.settings SET warm_block_rows = $BLOCK_ROWS" >/dev/null
+BLOCK_ROWS=$(sql "SELECT warm_block_rows FROM vpcflow.settings")
 log "compressing"
 T0=$(date +%s.%N)
-sql "SELECT vpcflow.compress_partition('$PART')" >/dev/null
+SWAP_MS=$("${PSQL[@]}" -c "SELECT vpcflow.compress_partition('$PART')" \
+	-c "SELECT current_setting('vpcflow_warm.swap_ms')" | tail -1)
 T1=$(date +%s.%N)
 COMP_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 WARM_DATA=$(sql "SELECT sum(length(data)) FROM vpcflow.warm_blocks")
@@ -120,14 +125,14 @@ WARM_SCAN=$(scan_ms)
 	echo "# Warm tier benchmark ($(date -u +%Y-%m-%d), bench/warm.sh)"
 	echo
 	echo "gen_flows.py --rows $ROWS --seed $SEED (v2 format, one day): $NROWS rows in $PART"
-	echo "($OTHER in the store), $NBLOCKS blocks; $(nproc) cores shared with other jobs; medians of $RUNS runs."
+	echo "($OTHER in the store), $NBLOCKS blocks of up to $BLOCK_ROWS rows; $(nproc) cores shared with other jobs; medians of $RUNS runs."
 	echo
 	echo "| measure | hot | warm | ratio warm/hot |"
 	echo "|---|---|---|---|"
 	awk -v n="$NROWS" -v ht="$HOT_TABLE" -v hx="$HOT_TOTAL" -v wd="$WARM_DATA" -v wt="$WARM_TOTAL" 'BEGIN {
 		printf "| bytes/flow, table | %.1f | %.2f (block data) | %.3f |\n", ht / n, wd / n, wd / ht
 		printf "| bytes/flow, all (indexes, TOAST, side table) | %.1f | %.2f | %.3f |\n", hx / n, wt / n, wt / hx }'
-	awk -v n="$NROWS" -v s="$COMP_S" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s) | |\n", n / s, s }'
+	awk -v n="$NROWS" -v s="$COMP_S" -v w="$SWAP_MS" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s; writers wait that long, the parent is held ACCESS EXCLUSIVE for the swap only: %s ms before commit) | |\n", n / s, s, w }'
 	awk -v n="$NROWS" -v h="$HOT_SCAN" -v w="$WARM_SCAN" 'BEGIN {
 		printf "| full scan, all columns, 1 process | %.0f rows/s | %.0f rows/s | %.2f (time) |\n", n / (h / 1000), n / (w / 1000), w / h }'
 	for f in "$WORK"/q/Q?.sql; do

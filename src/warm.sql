@@ -16,7 +16,7 @@ ALTER TABLE vpcflow.settings
     -- partitions are created this far ahead of now
     ADD COLUMN partitions_ahead interval NOT NULL DEFAULT '1 day'
         CHECK (partitions_ahead >= interval '0'),
-    ADD COLUMN warm_block_rows integer NOT NULL DEFAULT 16384
+    ADD COLUMN warm_block_rows integer NOT NULL DEFAULT 8192
         CHECK (warm_block_rows BETWEEN 1024 AND 65536),
     -- how long maintenance waits for the brief exclusive lock on
     -- vpcflow.flows that swapping or dropping a partition needs
@@ -161,6 +161,7 @@ DECLARE
     block_rows integer;
     lock_wait interval;
     old_lock_timeout text := current_setting('lock_timeout');
+    swap_start timestamptz;
 BEGIN
     SELECT p.lower_bound, p.upper_bound INTO lo, hi
         FROM vpcflow.partitions p WHERE p.partition = part;
@@ -196,6 +197,8 @@ BEGIN
     hbytes := pg_total_relation_size(part);
 
     PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    LOCK TABLE ONLY vpcflow.flows IN ACCESS EXCLUSIVE MODE;
+    swap_start := clock_timestamp();    -- held from here to commit
     EXECUTE format('ALTER TABLE vpcflow.flows DETACH PARTITION %s', part);
     EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION vpcflow.%I FOR VALUES FROM (%L) TO (%L)',
                    tmpname, lo, hi);
@@ -207,6 +210,10 @@ BEGIN
             block_bytes = (SELECT coalesce(sum(length(b.data)), 0) FROM vpcflow.warm_blocks b
                            WHERE b.partition = w.partition::oid)
         WHERE w.partition = format('vpcflow.%I', relname)::regclass;
+    -- for the maintenance log: how long the swap held the parent exclusively
+    PERFORM set_config('vpcflow_warm.swap_ms',
+                       round((extract(epoch FROM clock_timestamp() - swap_start) * 1000)::numeric, 1)::text,
+                       false);
     RETURN n;
 END
 $fn$;
@@ -538,7 +545,9 @@ BEGIN
                 PERFORM vpcflow.maintenance_log_write(run, 'compress', p.name, n, before_bytes,
                     after_bytes,
                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
-                    'ok', 'now warm');
+                    'ok', pg_catalog.format('now warm; writers waited while it was compressed, '
+                        'ACCESS EXCLUSIVE on vpcflow.flows for the swap: %s ms before commit',
+                        pg_catalog.current_setting('vpcflow_warm.swap_ms', true)));
             EXCEPTION WHEN OTHERS THEN
                 PERFORM vpcflow.maintenance_log_write(run, 'compress', p.name, NULL, NULL, NULL, NULL,
                     CASE WHEN SQLSTATE = '55P03' THEN 'skipped' ELSE 'error' END, SQLERRM);

@@ -147,6 +147,8 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	bool		all_const = true;
 	TimestampTz tlo = PG_INT64_MIN,
 				thi = PG_INT64_MAX;
+	Datum		src_const = (Datum) 0,
+				dst_const = (Datum) 0;
 	double		sel;
 
 	ListCell   *lc;
@@ -168,6 +170,14 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 		ps->bound_exprs = lappend(ps->bound_exprs, value);
 		if (kind != BOUND_TIME)
 		{
+			/* a constant address also narrows the blocks counted below */
+			if (IsA(value, Const) && !((Const *) value)->constisnull)
+			{
+				if (kind == BOUND_SRC)
+					src_const = ((Const *) value)->constvalue;
+				else
+					dst_const = ((Const *) value)->constvalue;
+			}
 			other = lappend(other, ri);
 			continue;
 		}
@@ -191,9 +201,10 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	/* rows and bytes of the blocks the time bounds keep, from their min/max */
 	if (warm_lookup_partition(foreigntableid, &info, true))
 	{
-		Oid			types[3] = {OIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		Datum		args[3] = {ObjectIdGetDatum(foreigntableid), TimestampTzGetDatum(tlo),
-		TimestampTzGetDatum(thi)};
+		Oid			types[5] = {OIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INETOID, INETOID};
+		Datum		args[5] = {ObjectIdGetDatum(foreigntableid), TimestampTzGetDatum(tlo),
+		TimestampTzGetDatum(thi), src_const, dst_const};
+		char		nulls[5] = {' ', ' ', ' ', src_const ? ' ' : 'n', dst_const ? ' ' : 'n'};
 		Relation	side;
 
 		if (!all_const)
@@ -202,8 +213,10 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 		if (SPI_execute_with_args("SELECT coalesce(sum(nrows), 0)::float8, "
 								  "coalesce(sum(pg_column_size(data)), 0)::float8 "
 								  "FROM vpcflow.warm_blocks WHERE partition = $1 "
-								  "AND max_time >= $2 AND min_time <= $3",
-								  3, types, args, NULL, true, 1) == SPI_OK_SELECT &&
+								  "AND max_time >= $2 AND min_time <= $3 "
+								  "AND ($4 IS NULL OR (src_lo <= $4 AND src_hi >= $4)) "
+								  "AND ($5 IS NULL OR (dst_lo <= $5 AND dst_hi >= $5))",
+								  5, types, args, nulls, true, 1) == SPI_OK_SELECT &&
 			SPI_processed == 1)
 		{
 			bool		isnull;
@@ -323,7 +336,9 @@ warmGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 
 	return make_foreignscan(tlist, NIL, baserel->relid,
 							lcons(quals, list_copy(ps->bound_exprs)),
-							list_make4(ps->bound_kinds, ps->bound_strats, used, filter),
+							list_make5(ps->bound_kinds, ps->bound_strats, used, filter,
+									   list_make1_int(list_length(quals) ==
+													  list_length(ps->bound_exprs))),
 							NIL, NIL, outer_plan);
 }
 
@@ -363,6 +378,19 @@ typedef struct WarmScanState
 	WarmPartInfo info;
 	bool		empty;			/* a bound is NULL: nothing can match */
 
+	/*
+	 * The bounds, checked on decoded datums before the quals (a cheap
+	 * pre-filter; when every qual is a bound it decides alone).
+	 */
+	bool		quals_exact;
+	int			time_att;		/* attribute index of start_time, or -1 */
+	int			src_att;
+	int			dst_att;
+	TimestampTz tlo;
+	TimestampTz thi;
+	struct varlena *src;		/* srcaddr = src, or NULL */
+	struct varlena *dst;
+
 	/* blocks to read, found at the first fetch (parameters are set by then) */
 	bool		blocks_found;
 	int			nblocks;
@@ -381,6 +409,17 @@ typedef struct WarmScanState
 	int			nlive_filter;
 	int		   *live_rest;
 	int			nlive_rest;
+
+	/*
+	 * Decoder memory: a bump arena kept from block to block (fresh memory
+	 * per block cost more in page faults than decoding), palloc in the
+	 * block context beyond it.
+	 */
+	char	   *arena;
+	Size		arena_size;
+	Size		arena_used;
+	Size		arena_want;		/* high-water mark of a block */
+	WcAlloc		alloc;
 
 	/* the current block */
 	MemoryContext block_cxt;
@@ -498,6 +537,15 @@ find_blocks(ForeignScanState *node, WarmScanState *st)
 				break;
 		}
 	}
+	st->tlo = tlo;
+	st->thi = thi;
+	st->src = have_src ? (struct varlena *) MemoryContextAlloc(scan_cxt, VARSIZE_ANY(DatumGetPointer(src))) : NULL;
+	if (st->src)
+		memcpy(st->src, DatumGetPointer(src), VARSIZE_ANY(DatumGetPointer(src)));
+	st->dst = have_dst ? (struct varlena *) MemoryContextAlloc(scan_cxt, VARSIZE_ANY(DatumGetPointer(dst))) : NULL;
+	if (st->dst)
+		memcpy(st->dst, DatumGetPointer(dst), VARSIZE_ANY(DatumGetPointer(dst)));
+
 	args[0] = ObjectIdGetDatum(RelationGetRelid(st->rel));
 	args[1] = TimestampTzGetDatum(tlo);
 	args[2] = TimestampTzGetDatum(thi);
@@ -565,6 +613,21 @@ warmBeginForeignScan(ForeignScanState *node, int eflags)
 	st->bound_kinds = linitial(plan->fdw_private);
 	st->bound_strats = lsecond(plan->fdw_private);
 	st->cols = palloc0(sizeof(ScanCol) * st->natts);
+	st->quals_exact = linitial_int(list_nth(plan->fdw_private, 4)) != 0;
+	st->time_att = st->src_att = st->dst_att = -1;
+	for (int a = 0; a < st->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), "start_time") == 0 && att->atttypid == TIMESTAMPTZOID)
+			st->time_att = a;
+		else if (strcmp(NameStr(att->attname), "srcaddr") == 0 && att->atttypid == INETOID)
+			st->src_att = a;
+		else if (strcmp(NameStr(att->attname), "dstaddr") == 0 && att->atttypid == INETOID)
+			st->dst_att = a;
+	}
 	foreach(lc, used)
 		st->cols[lfirst_int(lc) - 1].used = true;
 	foreach(lc, filter)
@@ -626,6 +689,40 @@ fail_block(WarmScanState *st, const char *msg)
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("corrupt warm block in \"%s\": %s", RelationGetRelationName(st->rel), msg)));
+}
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+	WarmScanState *st = ctx;
+	Size		need = MAXALIGN(size);
+
+	st->arena_want += need;
+	if (st->arena_used + need <= st->arena_size)
+	{
+		void	   *p = st->arena + st->arena_used;
+
+		st->arena_used += need;
+		return p;
+	}
+	return MemoryContextAllocExtended(st->block_cxt, Max(size, 1), MCXT_ALLOC_HUGE);
+}
+
+/* Start a block: empty the arena, grown to the last block's needs. */
+static void
+arena_reset(WarmScanState *st)
+{
+	if (st->arena_want > st->arena_size)
+	{
+		if (st->arena)
+			pfree(st->arena);
+		st->arena_size = Min(st->arena_want + st->arena_want / 4, MaxAllocHugeSize / 2);
+		st->arena = MemoryContextAllocExtended(st->scan_cxt, st->arena_size, MCXT_ALLOC_HUGE);
+	}
+	st->arena_used = 0;
+	st->arena_want = 0;
+	st->alloc.alloc = arena_alloc;
+	st->alloc.ctx = st;
 }
 
 /* A datum of a by-reference type from its stored bytes, in the block context. */
@@ -696,7 +793,7 @@ decode_col(WarmScanState *st, int a, const uint32 *sel, uint32 nsel)
 		stream = (const uint8 *) VARDATA_ANY(slice);
 	}
 	if (!wc_decode_column(&st->binfo, col->blockcol, stream, d->stored_len,
-						  warm_palloc_allocator(), &o, err, sizeof(err)))
+						  &st->alloc, &o, err, sizeof(err)))
 		fail_block(st, err);
 	col->nulls = o.nulls;
 	if (sel == NULL)
@@ -799,6 +896,7 @@ load_block(WarmScanState *st, int i)
 	Size		raw_size;
 
 	MemoryContextReset(st->block_cxt);
+	arena_reset(st);
 	old = MemoryContextSwitchTo(st->block_cxt);
 	st->block = (struct varlena *) DatumGetPointer(st->blocks[i]);
 	st->whole = NULL;
@@ -928,6 +1026,48 @@ next_side_row(WarmScanState *st, TupleTableSlot *slot, ExprContext *econtext, ES
 	return false;
 }
 
+/* A varlena column of the current block equals want (byte equality). */
+static inline bool
+bytes_equal(ScanCol *col, uint32 r, const struct varlena *want)
+{
+	const struct varlena *v;
+
+	if (col->all_null || col->nulls[r])
+		return false;
+	v = (const struct varlena *) DatumGetPointer(col->values[r]);
+	return VARSIZE_ANY_EXHDR(v) == VARSIZE_ANY_EXHDR(want) &&
+		memcmp(VARDATA_ANY(v), VARDATA_ANY(want), VARSIZE_ANY_EXHDR(want)) == 0;
+}
+
+/*
+ * Row r against the bounds pushed down (the time range, address equality),
+ * on the decoded datums: rows outside them cannot satisfy the quals.  inet
+ * equality is equality of the stored bytes (family, bits, address).
+ */
+static inline bool
+bounds_match(WarmScanState *st, uint32 r)
+{
+	if (st->time_att >= 0 && st->cols[st->time_att].decoded &&
+		(st->tlo != PG_INT64_MIN || st->thi != PG_INT64_MAX))
+	{
+		ScanCol    *col = &st->cols[st->time_att];
+		TimestampTz t;
+
+		if (col->all_null || col->nulls[r])
+			return false;
+		t = DatumGetTimestampTz(col->values[r]);
+		if (t < st->tlo || t > st->thi)
+			return false;
+	}
+	if (st->src && st->src_att >= 0 && st->cols[st->src_att].decoded &&
+		!bytes_equal(&st->cols[st->src_att], r, st->src))
+		return false;
+	if (st->dst && st->dst_att >= 0 && st->cols[st->dst_att].decoded &&
+		!bytes_equal(&st->cols[st->dst_att], r, st->dst))
+		return false;
+	return true;
+}
+
 /*
  * The rows of the current block to return: with quals, evaluate them on the
  * qual columns alone, then decode the other used columns for the matching
@@ -950,10 +1090,19 @@ select_rows(WarmScanState *st, TupleTableSlot *slot, ExprContext *econtext)
 	econtext->ecxt_scantuple = slot;
 	for (uint32 r = 0; r < st->nrows; r++)
 	{
-		fill_slot(st, slot, r, true);
-		if (ExecQual(st->qual, econtext))
-			sel[nsel++] = r;
-		ResetExprContext(econtext);
+		if (!bounds_match(st, r))
+			continue;
+		if (!st->quals_exact)
+		{
+			fill_slot(st, slot, r, true);
+			if (!ExecQual(st->qual, econtext))
+			{
+				ResetExprContext(econtext);
+				continue;
+			}
+			ResetExprContext(econtext);
+		}
+		sel[nsel++] = r;
 	}
 	st->sel = sel;
 	st->nsel = nsel;
