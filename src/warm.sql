@@ -318,6 +318,7 @@ BEGIN
         FROM vpcflow.fields() x
         JOIN pg_attribute a ON a.attrelid = 'vpcflow.flows'::regclass AND a.attname = x.column_name
                            AND NOT a.attisdropped
+        WHERE x.version > 0             -- AWS fields; the others have no flow-log text form
         ORDER BY x.ordinal
     LOOP
         header := header || CASE WHEN header = '' THEN '' ELSE ' ' END || f.field;
@@ -337,6 +338,14 @@ BEGIN
                 format('date_trunc(''milliseconds'', %1$I) <> %1$I', f.column_name);
         END IF;
     END LOOP;
+    -- GCP and Azure rows (docs/providers.md) have no AWS flow-log text form
+    SELECT string_agg(CASE WHEN x.column_name = 'provider'
+                           THEN format('%I <> ''aws''', x.column_name)
+                           ELSE format('%I IS NOT NULL', x.column_name) END, ' OR ')
+        INTO xline FROM vpcflow.fields() x WHERE x.version = 0;
+    IF xline IS NOT NULL THEN
+        checks := checks || CASE WHEN checks = '' THEN '' ELSE ' OR ' END || xline;
+    END IF;
     EXECUTE format('SELECT count(*) FROM %s WHERE %s OR EXISTS (SELECT 1 FROM jsonb_each(extra) e '
                    'WHERE jsonb_typeof(e.value) NOT IN (''string'', ''null'') '
                    'OR e.value #>> ''{}'' ~ ''[[:space:]]'' OR e.value #>> ''{}'' IN ('''', ''-'') '
@@ -344,7 +353,7 @@ BEGIN
     IF bad > 0 THEN
         RAISE EXCEPTION '% has % rows the flow-log text format cannot carry exactly', part, bad
             USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Text values with blanks, empty strings or ''-'', or times below a millisecond.';
+                  HINT = 'GCP or Azure rows, text values with blanks, empty strings or ''-'', or times below a millisecond.';
     END IF;
     -- one header per set of extra keys
     FOR keyset IN EXECUTE format(

@@ -40,6 +40,8 @@ SELECT
          ELSE ('10.' || i % 20 || '.' || i % 250 || '.' || i % 7)::inet END,  -- srcaddr
     CASE WHEN nodata THEN NULL WHEN i % 9 = 0 THEN ('2600:1f18::' || to_hex(i % 300))::inet
          ELSE ('172.16.' || i % 30 || '.' || i % 200)::inet END,             -- dstaddr
+    (ARRAY['aws', 'aws', 'aws', 'gcp', 'azure-nsg', 'azure-vnet'])[1 + i % 6]
+        ::text::vpcflow.cloud_provider,                                      -- provider
     CASE WHEN nodata THEN NULL ELSE 1024 + (i * 7919) % 64000 END,          -- srcport
     CASE WHEN nodata THEN NULL ELSE (ARRAY[443, 80, 5432, 53, 0])[1 + i % 5] END,
     CASE WHEN nodata THEN NULL ELSE (ARRAY[6, 17, 1])[1 + i % 3] END::smallint,
@@ -79,6 +81,12 @@ SELECT
     ('eni-' || lpad(to_hex(i % 11), 17, '0'))::vpcflow.awsid, NULL,
     'use1-az1', 'use1-az3', ('tgw-attach-' || lpad(to_hex(i % 3), 17, '0'))::vpcflow.awsid,
     CASE WHEN i % 7 = 0 THEN i END, 0, NULL, -9223372036854775807 + i,
+    CASE WHEN i % 6 >= 3 THEN (i * 13) % 900 END,                            -- reverse_packets
+    CASE WHEN i % 6 >= 3 THEN (i * 13) % 900 * 1200::bigint END,              -- reverse_bytes
+    CASE WHEN i % 6 >= 4 THEN (ARRAY['B', 'C', 'E', 'D'])[1 + i % 4] END,     -- flow_state
+    CASE WHEN i % 6 >= 4 THEN 'UserRule_allow-' || i % 3 END,                -- rule_name
+    CASE WHEN i % 6 = 3 THEN i % 250 END,                                    -- rtt_msec
+    CASE WHEN i % 6 = 3 THEN (i % 64)::smallint END,                         -- dscp
     CASE WHEN i % 13 = 0 THEN jsonb_build_object('cost-center', 'cc' || i % 4, 'n', NULL,
                                                  'deep', jsonb_build_array(1, 2.5, true)) END
 FROM generate_series(1, 30000) i,
