@@ -611,5 +611,7 @@ GRANT INSERT ON vpcflow.maintenance_log TO vpcflow_admin;
 GRANT USAGE ON SEQUENCE vpcflow.maintenance_run_seq TO vpcflow_admin;
 GRANT SELECT ON vpcflow.maintenance_log, vpcflow.partition_tiers TO vpcflow_admin, vpcflow_reader;
 -- scans read the block registry as the querying role
-GRANT SELECT ON vpcflow.warm_partitions, vpcflow.warm_blocks TO vpcflow_reader, vpcflow_writer;
+-- Blocks hold every tenant's rows: only their owner reads them (the scan
+-- does so as the owner, under the row-level security of vpcflow.flows).
+GRANT SELECT ON vpcflow.warm_partitions TO vpcflow_reader, vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.ensure_partitions(timestamptz, timestamptz) TO vpcflow_admin;

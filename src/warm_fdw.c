@@ -29,7 +29,9 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -55,8 +57,45 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "warm.h"
+
+/*
+ * vpcflow.warm_blocks holds every tenant's rows, so only its owner may read
+ * it.  The scan reads blocks as that owner; the row-level security of
+ * vpcflow.flows, applied to the rows this scan returns, decides what the
+ * caller sees (docs/security.md).
+ */
+typedef struct BlocksReader
+{
+	Oid			saved_user;
+	int			saved_sec;
+} BlocksReader;
+
+static void
+blocks_reader_begin(BlocksReader *r)
+{
+	Oid			relid = get_relname_relid("warm_blocks", get_namespace_oid("vpcflow", false));
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "relation vpcflow.warm_blocks is missing");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	GetUserIdAndSecContext(&r->saved_user, &r->saved_sec);
+	SetUserIdAndSecContext(owner, r->saved_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	SPI_connect();
+}
+
+static void
+blocks_reader_end(BlocksReader *r)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(r->saved_user, r->saved_sec);
+}
 
 PG_FUNCTION_INFO_V1(vpcflow_warm_handler);
 
@@ -206,10 +245,11 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 		TimestampTzGetDatum(thi), src_const, dst_const};
 		char		nulls[5] = {' ', ' ', ' ', src_const ? ' ' : 'n', dst_const ? ' ' : 'n'};
 		Relation	side;
+		BlocksReader reader;
 
 		if (!all_const)
 			args[1] = TimestampTzGetDatum(PG_INT64_MIN), args[2] = TimestampTzGetDatum(PG_INT64_MAX);
-		SPI_connect();
+		blocks_reader_begin(&reader);
 		if (SPI_execute_with_args("SELECT coalesce(sum(nrows), 0)::float8, "
 								  "coalesce(sum(pg_column_size(data)), 0)::float8 "
 								  "FROM vpcflow.warm_blocks WHERE partition = $1 "
@@ -226,7 +266,7 @@ warmGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 			ps->bytes = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
 													 SPI_tuptable->tupdesc, 2, &isnull));
 		}
-		SPI_finish();
+		blocks_reader_end(&reader);
 		side = table_open(info.side_relid, AccessShareLock);
 		ps->side_rows = Max(side->rd_rel->reltuples, 0) +
 			(side->rd_rel->relpages == 0 ? RelationGetNumberOfBlocks(side) * 50.0 : 0);
@@ -495,6 +535,7 @@ find_blocks(ForeignScanState *node, WarmScanState *st)
 	Datum		args[5];
 	char		nulls[5] = "     ";
 	MemoryContext scan_cxt = st->scan_cxt;
+	BlocksReader reader;
 
 	forthree(ls, st->bound_states, lk, st->bound_kinds, lt, st->bound_strats)
 	{
@@ -556,7 +597,7 @@ find_blocks(ForeignScanState *node, WarmScanState *st)
 	if (!have_dst)
 		nulls[4] = 'n';
 
-	SPI_connect();
+	blocks_reader_begin(&reader);
 	if (SPI_execute_with_args("SELECT count(*)::int4 FROM vpcflow.warm_blocks WHERE partition = $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read vpcflow.warm_blocks");
@@ -588,7 +629,7 @@ find_blocks(ForeignScanState *node, WarmScanState *st)
 			MemoryContextSwitchTo(old);
 		}
 	}
-	SPI_finish();
+	blocks_reader_end(&reader);
 	(void) estate;
 }
 

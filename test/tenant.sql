@@ -283,6 +283,29 @@ SELECT is((SELECT count(*) FROM vpcflow.partitions p JOIN pg_class c ON c.oid = 
     'a partition made under default privileges that grant readers is granted to nobody');
 ALTER DEFAULT PRIVILEGES FOR ROLE vpcflow_admin IN SCHEMA vpcflow REVOKE SELECT ON TABLES FROM vpcflow_reader;
 
+-- ---------------------------------------------------------------- the warm tier
+-- A compressed day is read through its foreign partition, which nobody is
+-- granted; the blocks are readable by their owner only; the policies of
+-- vpcflow.flows still decide which rows a tenant sees.
+SELECT count(*) > 0 FROM (SELECT vpcflow.compress_partition(p.partition)
+                          FROM vpcflow.partitions p
+                          WHERE p.lower_bound <= '2025-03-04' AND p.upper_bound > '2025-03-04') c;
+SELECT is((SELECT tier FROM vpcflow.partition_tiers
+           WHERE lower_bound <= '2025-03-04' AND upper_bound > '2025-03-04'), 'warm',
+    'setup: the tenants'' day is now warm');
+SELECT is(pg_temp.seen_as(t.role_name, 'vpcflow.flows', 'account_id'),
+          ARRAY(SELECT account FROM role_accounts ra WHERE ra.role_name = t.role_name ORDER BY 1),
+    format('warm flows: %s sees exactly the rows of its accounts', t.role_name))
+FROM tenants t ORDER BY t.role_name;
+SELECT is(pg_temp.seen_as('tap_admin', 'vpcflow.flows', 'account_id'),
+          ARRAY['111111111111', '222222222222', '333333333333', '444444444444'],
+    'warm flows: an admin sees every account');
+SELECT alike(pg_temp.error_as('tap_tenant_a', 'SELECT count(*) FROM vpcflow.warm_blocks'), '42501: %',
+    'a tenant cannot read the compressed blocks');
+SELECT alike(pg_temp.error_as('tap_tenant_a', format('SELECT count(*) FROM %s', w.partition)), '42501: %',
+    'a tenant cannot read a warm partition directly')
+FROM vpcflow.warm_partitions w LIMIT 1;
+
 -- ---------------------------------------------------------------- what a tenant cannot do
 SELECT alike(pg_temp.error_as('tap_tenant_a', e.sql), '42501: %', 'tenant a cannot ' || e.what)
 FROM (VALUES
