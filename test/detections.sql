@@ -12,7 +12,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(30);
+SELECT plan(32);
 
 SELECT vpcflow.ensure_partitions('2024-06-03', '2024-06-04');
 -- a young host may raise new_port here (the default min_age is 6 hours)
@@ -187,6 +187,17 @@ DELETE FROM vpcflow.detections WHERE kind = 'port_scan';
 DELETE FROM vpcflow.detection_processed;
 SELECT lives_ok('SELECT * FROM vpcflow.run_detections()', 'a full reprocessing runs');
 SELECT is((SELECT count(*) FROM vpcflow.detections WHERE kind = 'port_scan'), 0::bigint, 'a disabled kind raises nothing');
+
+-- 31-32: privileges: vpcflow_admin runs detections, vpcflow_reader reads them
+DELETE FROM vpcflow.detection_processed;
+-- (the run's temp tables are per role: drop the ones made as superuser above)
+DROP TABLE IF EXISTS pg_temp.det_candidates, pg_temp.det_fold_obs, pg_temp.det_new_remote;
+SET LOCAL ROLE vpcflow_admin;
+SELECT lives_ok('SELECT * FROM vpcflow.run_detections()', 'vpcflow_admin can run detections');
+RESET ROLE;
+SET LOCAL ROLE vpcflow_reader;
+SELECT ok((SELECT count(*) FROM vpcflow.detections) > 0, 'vpcflow_reader reads the detections');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
