@@ -170,11 +170,18 @@ SELECT is((SELECT (vpcflow.anomaly_score(1e6, NULL, '2024-06-03 02:00', g.state,
            FROM vpcflow.detection_baseline_of('exfiltration', '{}', '{10.0.0.0/16}') g),
           'group_hour_of_week', 'a host without history borrows its /16 group''s baseline');
 
--- 27-28: state round trips (COPY BINARY uses send/recv) and merges
+-- 27-28: state round trips (COPY BINARY uses send/recv; the file goes to the
+-- data directory) and merges
 CREATE TEMP TABLE bl AS SELECT entity, state FROM vpcflow.detection_baselines WHERE metric = 'exfiltration';
-COPY bl TO '/tmp/vpcflow_detections_test.bin' (FORMAT binary);
 CREATE TEMP TABLE bl2 (LIKE bl);
-COPY bl2 FROM '/tmp/vpcflow_detections_test.bin' (FORMAT binary);
+DO $$
+DECLARE
+    f text := current_setting('data_directory') || '/vpcflow_detections_test.bin';
+BEGIN
+    EXECUTE format('COPY bl TO %L (FORMAT binary)', f);
+    EXECUTE format('COPY bl2 FROM %L (FORMAT binary)', f);
+END
+$$;
 SELECT is((SELECT count(*) FROM bl JOIN bl2 USING (entity) WHERE bl.state::text = bl2.state::text),
           (SELECT count(*) FROM bl), 'baselines round-trip through COPY BINARY');
 SELECT is((SELECT vpcflow.baseline_merge(state ORDER BY entity DESC)::text FROM bl),
