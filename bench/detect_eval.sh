@@ -9,7 +9,7 @@
 # database, then one vpcflow.run_detections() call (the backfill path:
 # hour by hour, baselines growing as it goes).  --hard also evaluates the
 # same data plus bench/detect_inject.py's harder cases.  Scores with
-# bench/detect_score.py; writes bench/results/<date>-detections.md.
+# bench/detect_score.py; writes bench/results/<date>-detections-<rows,seeds>.md.
 # Needs a running server with the extension installed: PGHOST/PGPORT/PGUSER
 # (default 127.0.0.1:56301, postgres), psql from VPCFLOW_PGBIN.
 # Thresholds were tuned on seed 11 only: evaluate on other seeds.
@@ -35,7 +35,8 @@ PGBIN=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-56301} PGUSER=${PGUSER:-postgres}
 OUT=$ROOT/bench/out
 RESULTS=$ROOT/bench/results
-REPORT=$RESULTS/$(date +%Y-%m-%d)-detections.md
+TAG=${ROWS}rows-s$(echo $SEEDS | tr ' ' -)$(if [ $HARD = 1 ]; then echo -hard; fi)
+REPORT=$RESULTS/$(date +%Y-%m-%d)-detections-$TAG.md
 LOADER=$ROOT/vpcflow-load
 [ -f "$GEN" ] || { echo "no $GEN" >&2; exit 1; }
 [ -x "$LOADER" ] || { echo "build vpcflow-load first (make)" >&2; exit 1; }
@@ -43,9 +44,9 @@ mkdir -p "$OUT" "$RESULTS"
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-RES=$OUT/detect-results.jsonl
+RES=$OUT/detect-results-$TAG.jsonl
 : >"$RES"
-TIMES=$OUT/detect-times.txt
+TIMES=$OUT/detect-times-$TAG.txt
 : >"$TIMES"
 
 # evaluate FILE TRUTH SEED SET

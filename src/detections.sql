@@ -949,5 +949,7 @@ GRANT SELECT ON vpcflow.detections, vpcflow.detections_recent, vpcflow.detection
 GRANT SELECT, INSERT, UPDATE, DELETE ON vpcflow.detection_config, vpcflow.detection_suppressions,
     vpcflow.detections, vpcflow.detection_baselines, vpcflow.detection_progress,
     vpcflow.detection_processed TO vpcflow_admin;
+-- run_detections reads the ingest log for its watermark
+GRANT SELECT ON vpcflow.ingest_log TO vpcflow_admin;
 REVOKE EXECUTE ON FUNCTION vpcflow.run_detections(interval, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vpcflow.run_detections(interval, interval) TO vpcflow_admin;

@@ -12,7 +12,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(30);
+SELECT plan(32);
 
 SELECT vpcflow.ensure_partitions('2024-06-03', '2024-06-04');
 -- a young host may raise new_port here (the default min_age is 6 hours)
@@ -170,11 +170,18 @@ SELECT is((SELECT (vpcflow.anomaly_score(1e6, NULL, '2024-06-03 02:00', g.state,
            FROM vpcflow.detection_baseline_of('exfiltration', '{}', '{10.0.0.0/16}') g),
           'group_hour_of_week', 'a host without history borrows its /16 group''s baseline');
 
--- 27-28: state round trips (COPY BINARY uses send/recv) and merges
+-- 27-28: state round trips (COPY BINARY uses send/recv; the file goes to the
+-- data directory) and merges
 CREATE TEMP TABLE bl AS SELECT entity, state FROM vpcflow.detection_baselines WHERE metric = 'exfiltration';
-COPY bl TO '/tmp/vpcflow_detections_test.bin' (FORMAT binary);
 CREATE TEMP TABLE bl2 (LIKE bl);
-COPY bl2 FROM '/tmp/vpcflow_detections_test.bin' (FORMAT binary);
+DO $$
+DECLARE
+    f text := current_setting('data_directory') || '/vpcflow_detections_test.bin';
+BEGIN
+    EXECUTE format('COPY bl TO %L (FORMAT binary)', f);
+    EXECUTE format('COPY bl2 FROM %L (FORMAT binary)', f);
+END
+$$;
 SELECT is((SELECT count(*) FROM bl JOIN bl2 USING (entity) WHERE bl.state::text = bl2.state::text),
           (SELECT count(*) FROM bl), 'baselines round-trip through COPY BINARY');
 SELECT is((SELECT vpcflow.baseline_merge(state ORDER BY entity DESC)::text FROM bl),
@@ -187,6 +194,17 @@ DELETE FROM vpcflow.detections WHERE kind = 'port_scan';
 DELETE FROM vpcflow.detection_processed;
 SELECT lives_ok('SELECT * FROM vpcflow.run_detections()', 'a full reprocessing runs');
 SELECT is((SELECT count(*) FROM vpcflow.detections WHERE kind = 'port_scan'), 0::bigint, 'a disabled kind raises nothing');
+
+-- 31-32: privileges: vpcflow_admin runs detections, vpcflow_reader reads them
+DELETE FROM vpcflow.detection_processed;
+-- (the run's temp tables are per role: drop the ones made as superuser above)
+DROP TABLE IF EXISTS pg_temp.det_candidates, pg_temp.det_fold_obs, pg_temp.det_new_remote;
+SET LOCAL ROLE vpcflow_admin;
+SELECT lives_ok('SELECT * FROM vpcflow.run_detections()', 'vpcflow_admin can run detections');
+RESET ROLE;
+SET LOCAL ROLE vpcflow_reader;
+SELECT ok((SELECT count(*) FROM vpcflow.detections) > 0, 'vpcflow_reader reads the detections');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
