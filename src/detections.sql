@@ -935,7 +935,7 @@ END
 $fn$;
 
 -- Detections with their evidence flattened for reading and BI.
-CREATE VIEW vpcflow.detections_recent AS
+CREATE VIEW vpcflow.detections_recent WITH (security_invoker = true) AS
 SELECT d.detection_id, d.kind, d.entity, d.first_seen, d.last_seen, d.score,
        d.evidence ->> 'reason' AS reason, d.evidence ->> 'interface_id' AS interface_id,
        d.evidence ->> 'dstaddr' AS dstaddr, d.windows, d.detected_at, d.updated_at
@@ -944,8 +944,11 @@ WHERE d.last_seen > now() - interval '7 days';
 
 -- ------------------------------------------------------------ privileges
 
-GRANT SELECT ON vpcflow.detections, vpcflow.detections_recent, vpcflow.detection_config,
-    vpcflow.detection_suppressions TO vpcflow_reader;
+-- Detections are keyed by address and not yet attributed to accounts, so
+-- tenants (vpcflow_reader) cannot read them: they would show other
+-- tenants' hosts (docs/security.md).  Admins (the security team) do.
+GRANT SELECT ON vpcflow.detection_config, vpcflow.detection_suppressions TO vpcflow_reader;
+GRANT SELECT ON vpcflow.detections_recent TO vpcflow_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vpcflow.detection_config, vpcflow.detection_suppressions,
     vpcflow.detections, vpcflow.detection_baselines, vpcflow.detection_progress,
     vpcflow.detection_processed TO vpcflow_admin;

@@ -52,7 +52,8 @@ CREATE TABLE vpcflow.maintenance_log (
     log_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id     bigint NOT NULL,
     at         timestamptz NOT NULL DEFAULT clock_timestamp(),
-    action     text NOT NULL,       -- run, premake, compress, fold, archive, drop, sync
+    action     text NOT NULL,       -- run, premake, compress, fold, archive, drop, sync,
+                                    -- rollups, rollup_expiry, detections
     partition  text,
     rows       bigint,
     bytes_before bigint,
@@ -471,7 +472,47 @@ BEGIN
     END;
     COMMIT;
 
-    -- 2. side tables follow new columns of the store
+    -- 2. rollups (docs/dashboards.md): fold in the files loaded since the
+    -- last pass (before retention can drop their rows), then drop rollup
+    -- rows past their own retention
+    DECLARE
+        r record;
+    BEGIN
+        t0 := pg_catalog.clock_timestamp();
+        SELECT * INTO r FROM vpcflow.refresh_rollups();
+        PERFORM vpcflow.maintenance_log_write(run, 'rollups', NULL, r.flows, NULL, NULL,
+            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
+            'ok', pg_catalog.format('%s files rolled up', r.files));
+        SELECT * INTO r FROM vpcflow.expire_rollups(at);
+        IF r.minute_rows OPERATOR(pg_catalog.+) r.hour_rows OPERATOR(pg_catalog.+) r.day_rows
+           OPERATOR(pg_catalog.>) 0 THEN
+            PERFORM vpcflow.maintenance_log_write(run, 'rollup_expiry', NULL,
+                r.minute_rows OPERATOR(pg_catalog.+) r.hour_rows OPERATOR(pg_catalog.+) r.day_rows,
+                NULL, NULL, NULL, 'ok', 'rollup rows past retention dropped');
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM vpcflow.maintenance_log_write(run, 'rollups', NULL, NULL, NULL, NULL, NULL,
+                                              'error', SQLERRM);
+    END;
+    COMMIT;
+
+    -- 3. detections (docs/detections.md) over the files not yet examined
+    DECLARE
+        r record;
+    BEGIN
+        t0 := pg_catalog.clock_timestamp();
+        SELECT * INTO r FROM vpcflow.run_detections();
+        PERFORM vpcflow.maintenance_log_write(run, 'detections', NULL, r.candidates, NULL, NULL,
+            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
+            'ok', pg_catalog.format('%s files examined, %s new and %s updated detections',
+                                    r.ingests, r.inserted, r.updated));
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM vpcflow.maintenance_log_write(run, 'detections', NULL, NULL, NULL, NULL, NULL,
+                                              'error', SQLERRM);
+    END;
+    COMMIT;
+
+    -- 4. side tables follow new columns of the store
     BEGIN
         n := vpcflow.sync_side_tables();
         IF n > 0 THEN
@@ -484,7 +525,7 @@ BEGIN
     END;
     COMMIT;
 
-    -- 3. retention: archive (if a directory is set) and drop
+    -- 5. retention: archive (if a directory is set) and drop
     IF s.retention IS NOT NULL THEN
         FOR p IN SELECT x.partition::text AS name, x.partition::oid AS oid
                  FROM vpcflow.partitions x
@@ -515,7 +556,7 @@ BEGIN
         END LOOP;
     END IF;
 
-    -- 4. fold late rows of warm partitions into blocks
+    -- 6. fold late rows of warm partitions into blocks
     FOR p IN SELECT w.partition::text AS name, w.partition::oid AS oid, w.side_table
              FROM vpcflow.warm_partitions w
     LOOP
@@ -536,7 +577,7 @@ BEGIN
         COMMIT;
     END LOOP;
 
-    -- 5. compress hot partitions past the hot window
+    -- 7. compress hot partitions past the hot window
     IF s.warm THEN
         FOR p IN SELECT x.partition::text AS name, x.partition::oid AS oid
                  FROM vpcflow.partitions x
@@ -564,13 +605,6 @@ BEGIN
             COMMIT;
         END LOOP;
     END IF;
-
-    -- 6. ---- MERGE POINT: rollups and detections (other features) ----
-    -- The coordinator adds, each in its own BEGIN ... EXCEPTION block
-    -- followed by COMMIT, as above:
-    --     PERFORM vpcflow.refresh_rollups();
-    --     PERFORM vpcflow.run_detections();
-    -- ---- end of merge point ----
 
     PERFORM vpcflow.maintenance_log_write(run, 'run', NULL, NULL, NULL, NULL,
         NULL, 'ok', 'finished');

@@ -40,7 +40,15 @@ INSERT INTO allow_tables VALUES
     ('vpcflow.warm_partitions', 'registry of warm partitions (names, column lists, row counts), like '
                                 'vpcflow.partitions; no flow rows'),
     ('vpcflow.warm_blocks', 'compressed rows of every tenant: granted to no reader or writer; the warm '
-                            'scan reads it as its owner under the row-level security of vpcflow.flows');
+                            'scan reads it as its owner under the row-level security of vpcflow.flows'),
+    ('vpcflow.detections', 'alerts keyed by address, not attributed to accounts: granted to no reader '
+                           '(admins only), see docs/security.md'),
+    ('vpcflow.detection_baselines', 'per-address baselines of the detectors: admins only'),
+    ('vpcflow.detection_progress', 'detector bookkeeping (metric, times): admins only'),
+    ('vpcflow.detection_processed', 'detector watermark (ingest ids): admins only'),
+    ('vpcflow.detection_config', 'per-kind thresholds and windows; no account data'),
+    ('vpcflow.detection_suppressions', 'planned-maintenance windows (kind, entity pattern, reason); no '
+                                       'account data');
 
 CREATE TEMP TABLE allow_views (rel text PRIMARY KEY, reason text NOT NULL);
 INSERT INTO allow_views VALUES
