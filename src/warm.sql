@@ -480,9 +480,11 @@ BEGIN
     BEGIN
         t0 := pg_catalog.clock_timestamp();
         SELECT * INTO r FROM vpcflow.refresh_rollups();
-        PERFORM vpcflow.maintenance_log_write(run, 'rollups', NULL, r.flows, NULL, NULL,
-            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
-            'ok', pg_catalog.format('%s files rolled up', r.files));
+        IF r.files OPERATOR(pg_catalog.>) 0 THEN
+            PERFORM vpcflow.maintenance_log_write(run, 'rollups', NULL, r.flows, NULL, NULL,
+                pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
+                'ok', pg_catalog.format('%s files rolled up', r.files));
+        END IF;
         SELECT * INTO r FROM vpcflow.expire_rollups(at);
         IF r.minute_rows OPERATOR(pg_catalog.+) r.hour_rows OPERATOR(pg_catalog.+) r.day_rows
            OPERATOR(pg_catalog.>) 0 THEN
@@ -502,10 +504,12 @@ BEGIN
     BEGIN
         t0 := pg_catalog.clock_timestamp();
         SELECT * INTO r FROM vpcflow.run_detections();
-        PERFORM vpcflow.maintenance_log_write(run, 'detections', NULL, r.candidates, NULL, NULL,
-            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
-            'ok', pg_catalog.format('%s files examined, %s new and %s updated detections',
-                                    r.ingests, r.inserted, r.updated));
+        IF r.ingests OPERATOR(pg_catalog.>) 0 THEN
+            PERFORM vpcflow.maintenance_log_write(run, 'detections', NULL, r.candidates, NULL, NULL,
+                pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
+                'ok', pg_catalog.format('%s files examined, %s new and %s updated detections',
+                                        r.ingests, r.inserted, r.updated));
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         PERFORM vpcflow.maintenance_log_write(run, 'detections', NULL, NULL, NULL, NULL, NULL,
                                               'error', SQLERRM);
