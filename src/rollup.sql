@@ -169,14 +169,15 @@ AS $fn$
 $fn$;
 
 -- The p-quantile (0..1) of a latency histogram: the upper bound of the
--- bucket where the cumulative count reaches p (NULL: empty, or in the open
--- last bucket beyond a day).
+-- bucket where the cumulative count reaches p; Infinity in the open last
+-- bucket (beyond a day); NULL when empty.
 CREATE FUNCTION vpcflow.latency_quantile(counts numeric[], p double precision)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT (vpcflow.latency_bounds())[min(c.i)]
+    SELECT CASE WHEN min(c.i) IS NOT NULL
+                THEN coalesce((vpcflow.latency_bounds())[min(c.i)], 'Infinity'::float8) END
     FROM (SELECT u.i, sum(u.n) OVER (ORDER BY u.i) AS cum,
                  sum(u.n) OVER () AS total
           FROM unnest(counts) WITH ORDINALITY AS u(n, i)) c
