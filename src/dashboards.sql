@@ -195,23 +195,32 @@ WHERE h.log_status <> 'OK'
   AND h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1, 2, 3, 4;
 
--- Top REJECT sources of the last 30 minutes (raw rows of that window:
--- exact per source address; the time index keeps it cheap).
+-- Top REJECT sources of a recent window (raw rows of that window: exact
+-- per source address).  The query is built with the window's bounds as
+-- constants, so the planner prunes to the partitions involved and reads
+-- them by the time index (with parameters it chose sequential scans).
+CREATE FUNCTION vpcflow.top_reject_sources(recent interval DEFAULT '30 minutes', k integer DEFAULT 20)
+RETURNS TABLE (srcaddr text, rejects bigint, destinations bigint, ports bigint,
+               first_seen timestamptz, last_seen timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t timestamptz := vpcflow.dashboard_now();
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT host(f.srcaddr), count(*)::bigint, count(DISTINCT f.dstaddr)::bigint,
+               count(DISTINCT f.dstport)::bigint, min(f.start_time), max(f.start_time)
+        FROM vpcflow.flows f
+        WHERE f.start_time >= %L AND f.start_time < %L
+          AND f.action::text = 'REJECT' AND f.srcaddr IS NOT NULL
+        GROUP BY f.srcaddr
+        ORDER BY 2 DESC, 1
+        LIMIT %s$q$, t - recent, t, k);
+END
+$fn$;
 CREATE VIEW vpcflow.oncall_top_rejects AS
-SELECT host(f.srcaddr) AS srcaddr, count(*)::bigint AS rejects,
-       count(DISTINCT f.dstaddr)::bigint AS destinations, count(DISTINCT f.dstport)::bigint AS ports,
-       min(f.start_time) AS first_seen, max(f.start_time) AS last_seen
-FROM (SELECT w.srcaddr, w.dstaddr, w.dstport, w.start_time
-      FROM vpcflow.flows w
-      WHERE w.start_time >= (SELECT vpcflow.dashboard_now()) - interval '30 minutes'
-        AND w.start_time < (SELECT vpcflow.dashboard_now())
-        AND w.action::text = 'REJECT' AND w.srcaddr IS NOT NULL
-      -- a fence: the window's rows by the time index, not the whole table
-      -- in address order for the GROUP BY
-      OFFSET 0) f
-GROUP BY f.srcaddr
-ORDER BY rejects DESC, srcaddr
-LIMIT 20;
+SELECT * FROM vpcflow.top_reject_sources();
 
 -- Bytes per subnet in the last full hour against the previous 24 hours
 -- (mean and standard deviation of hourly bytes); z >= 3 is a spike.
