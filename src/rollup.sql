@@ -9,8 +9,8 @@
 -- Policy and classification settings (one row).
 CREATE TABLE vpcflow.rollup_settings (
     singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    -- how long each grain is kept (expire_rollups); longer than raw data
-    minute_retention   interval NOT NULL DEFAULT '14 days',
+    -- how long each grain is kept (expire_rollups); hours and days outlive raw data
+    minute_retention   interval NOT NULL DEFAULT '3 days',
     hour_retention     interval NOT NULL DEFAULT '400 days',
     day_retention      interval NOT NULL DEFAULT '5 years',
     -- destination ports counted as services besides 0..1023; any other
