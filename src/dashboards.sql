@@ -82,17 +82,18 @@ SELECT date_trunc('day', d.detected_at, 'UTC') AS day, d.kind, count(*)::bigint 
 FROM vpcflow.dashboard_detections((SELECT vpcflow.dashboard_now()) - interval '7 days') d
 GROUP BY 1, 2;
 
--- Files, records and bytes ingested per day (30 days), and the storage of
--- that day's raw partition and of the rollups.
+-- Files, records and bytes ingested per day (30 days of wall-clock ingest
+-- time: now(), not dashboard_now()), the size of that day's raw partition
+-- and of the rollups now.
 CREATE VIEW vpcflow.exec_ingest_trend AS
 WITH days AS (
-    SELECT generate_series(date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '29 days',
-                           date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC'), interval '1 day') AS day),
+    SELECT generate_series(date_trunc('day', pg_catalog.now(), 'UTC') - interval '29 days',
+                           date_trunc('day', pg_catalog.now(), 'UTC'), interval '1 day') AS day),
 ing AS (
     SELECT date_trunc('day', l.finished_at, 'UTC') AS day, count(*) AS files,
            sum(l.rows) AS records, sum(l.bytes_read) AS bytes_read, sum(l.errors) AS errors
     FROM vpcflow.ingest_log l
-    WHERE l.finished_at >= (SELECT vpcflow.dashboard_now()) - interval '31 days'
+    WHERE l.finished_at >= pg_catalog.now() - interval '31 days'
     GROUP BY 1),
 part AS (
     SELECT date_trunc('day', p.lower_bound, 'UTC') AS day, sum(p.total_bytes) AS raw_bytes
@@ -144,14 +145,15 @@ WHERE m.bucket >= (SELECT vpcflow.dashboard_now()) - interval '1 hour' AND m.buc
 GROUP BY 1, 2, 3;
 
 -- Delivery latency (ingest end - flow end_time) per 5 minutes of ingest,
--- last 6 hours: p50 and p95 as latency bucket bounds (vpcflow.latency_bounds()).
+-- last 6 hours of wall-clock ingest time (now()): p50 and p95 as latency
+-- bucket bounds (vpcflow.latency_bounds()).
 CREATE VIEW vpcflow.oncall_delivery_latency AS
 WITH f AS (
     SELECT date_bin('5 minutes', p.ingested_at, timestamptz '2000-01-01 00:00:00+00') AS bucket_start,
            p.rows, p.latency_counts
     FROM vpcflow.rollup_progress p
-    WHERE p.ingested_at >= (SELECT vpcflow.dashboard_now()) - interval '6 hours'
-      AND p.ingested_at < (SELECT vpcflow.dashboard_now()) AND p.latency_counts IS NOT NULL),
+    WHERE p.ingested_at >= pg_catalog.now() - interval '6 hours'
+      AND p.ingested_at <= pg_catalog.now() AND p.latency_counts IS NOT NULL),
 h AS (
     SELECT f.bucket_start, u.i, sum(u.n) AS n
     FROM f CROSS JOIN LATERAL unnest(f.latency_counts) WITH ORDINALITY AS u(n, i)
@@ -193,19 +195,32 @@ WHERE h.log_status <> 'OK'
   AND h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1, 2, 3, 4;
 
--- Top REJECT sources of the last 30 minutes (raw rows of that window:
--- exact per source address; the time index keeps it cheap).
+-- Top REJECT sources of a recent window (raw rows of that window: exact
+-- per source address).  The query is built with the window's bounds as
+-- constants, so the planner prunes to the partitions involved and reads
+-- them by the time index (with parameters it chose sequential scans).
+CREATE FUNCTION vpcflow.top_reject_sources(recent interval DEFAULT '30 minutes', k integer DEFAULT 20)
+RETURNS TABLE (srcaddr text, rejects bigint, destinations bigint, ports bigint,
+               first_seen timestamptz, last_seen timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t timestamptz := vpcflow.dashboard_now();
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT host(f.srcaddr), count(*)::bigint, count(DISTINCT f.dstaddr)::bigint,
+               count(DISTINCT f.dstport)::bigint, min(f.start_time), max(f.start_time)
+        FROM vpcflow.flows f
+        WHERE f.start_time >= %L AND f.start_time < %L
+          AND f.action::text = 'REJECT' AND f.srcaddr IS NOT NULL
+        GROUP BY f.srcaddr
+        ORDER BY 2 DESC, 1
+        LIMIT %s$q$, t - recent, t, k);
+END
+$fn$;
 CREATE VIEW vpcflow.oncall_top_rejects AS
-SELECT host(f.srcaddr) AS srcaddr, count(*)::bigint AS rejects,
-       count(DISTINCT f.dstaddr)::bigint AS destinations, count(DISTINCT f.dstport)::bigint AS ports,
-       min(f.start_time) AS first_seen, max(f.start_time) AS last_seen
-FROM vpcflow.flows f
-WHERE f.start_time >= (SELECT vpcflow.dashboard_now()) - interval '30 minutes'
-  AND f.start_time < (SELECT vpcflow.dashboard_now())
-  AND f.action::text = 'REJECT' AND f.srcaddr IS NOT NULL
-GROUP BY f.srcaddr
-ORDER BY rejects DESC, srcaddr
-LIMIT 20;
+SELECT * FROM vpcflow.top_reject_sources();
 
 -- Bytes per subnet in the last full hour against the previous 24 hours
 -- (mean and standard deviation of hourly bytes); z >= 3 is a spike.
@@ -236,20 +251,24 @@ FROM cur c LEFT JOIN base b ON b.vpc_id IS NOT DISTINCT FROM c.vpc_id
 -- that is still cheap: minutes up to 3 hours, hours up to 3 days, days beyond.
 CREATE FUNCTION vpcflow.rollup_range(vpc text, from_ts timestamptz, to_ts timestamptz)
 RETURNS SETOF vpcflow.rollup_1h
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT * FROM vpcflow.rollup_1m m
-    WHERE to_ts - from_ts <= interval '3 hours' AND m.bucket >= from_ts AND m.bucket < to_ts
-      AND (vpc IS NULL OR m.vpc_id::text = vpc)
-    UNION ALL
-    SELECT * FROM vpcflow.rollup_1h h
-    WHERE to_ts - from_ts > interval '3 hours' AND to_ts - from_ts <= interval '3 days'
-      AND h.bucket >= from_ts AND h.bucket < to_ts AND (vpc IS NULL OR h.vpc_id::text = vpc)
-    UNION ALL
-    SELECT * FROM vpcflow.rollup_1d d
-    WHERE to_ts - from_ts > interval '3 days' AND d.bucket >= from_ts AND d.bucket < to_ts
-      AND (vpc IS NULL OR d.vpc_id::text = vpc)
+DECLARE
+    tbl text := CASE WHEN to_ts - from_ts <= interval '3 hours' THEN 'rollup_1m'
+                     WHEN to_ts - from_ts <= interval '3 days' THEN 'rollup_1h'
+                     ELSE 'rollup_1d' END;
+BEGIN
+    -- planned with the actual values, so the (vpc_id, bucket) index serves
+    IF vpc IS NULL THEN
+        RETURN QUERY EXECUTE format('SELECT * FROM vpcflow.%I r WHERE r.bucket >= $1 AND r.bucket < $2', tbl)
+            USING from_ts, to_ts;
+    ELSE
+        RETURN QUERY EXECUTE format('SELECT * FROM vpcflow.%I r WHERE r.vpc_id OPERATOR(vpcflow.=) $3::vpcflow.awsid '
+                                    'AND r.bucket >= $1 AND r.bucket < $2', tbl)
+            USING from_ts, to_ts, vpc;
+    END IF;
+END
 $fn$;
 
 -- Top talkers of a VPC: remote addresses by bytes (merged top-k states;
@@ -368,6 +387,7 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     t timestamptz := vpcflow.dashboard_now();
+    wall timestamptz := pg_catalog.now();   -- ingest events happen in wall-clock time
     v double precision;
     d text;
 BEGIN
@@ -375,11 +395,11 @@ BEGIN
     RETURN QUERY SELECT 'ingestion_success_rate', 'all',
         (sum(l.rows)::float8 / nullif(sum(l.rows) + sum(l.errors), 0)), 'ratio', '24 hours'::text,
         format('%s files, %s records, %s quarantined', count(*), coalesce(sum(l.rows), 0), coalesce(sum(l.errors), 0))
-        FROM vpcflow.ingest_log l WHERE l.finished_at >= t - interval '24 hours' AND l.finished_at < t;
+        FROM vpcflow.ingest_log l WHERE l.finished_at >= wall - interval '24 hours' AND l.finished_at <= wall;
     RETURN QUERY SELECT 'processing_latency_p95', 'delivery',
         vpcflow.latency_quantile(ARRAY(SELECT sum(u.n) FROM vpcflow.rollup_progress p
                  CROSS JOIN LATERAL unnest(p.latency_counts) WITH ORDINALITY AS u(n, i)
-                 WHERE p.ingested_at >= t - interval '1 hour' AND p.ingested_at < t
+                 WHERE p.ingested_at >= wall - interval '1 hour' AND p.ingested_at <= wall
                  GROUP BY u.i ORDER BY u.i), 0.95), 'seconds', '1 hour'::text,
         'flow end_time to ingest, bucket upper bound';
     RETURN QUERY SELECT 'processing_latency_rollup_lag', 'rollups', b.lag_seconds, 'seconds', NULL::text,

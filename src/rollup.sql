@@ -9,8 +9,8 @@
 -- Policy and classification settings (one row).
 CREATE TABLE vpcflow.rollup_settings (
     singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    -- how long each grain is kept (expire_rollups); longer than raw data
-    minute_retention   interval NOT NULL DEFAULT '14 days',
+    -- how long each grain is kept (expire_rollups); hours and days outlive raw data
+    minute_retention   interval NOT NULL DEFAULT '3 days',
     hour_retention     interval NOT NULL DEFAULT '400 days',
     day_retention      interval NOT NULL DEFAULT '5 years',
     -- destination ports counted as services besides 0..1023; any other
@@ -169,14 +169,15 @@ AS $fn$
 $fn$;
 
 -- The p-quantile (0..1) of a latency histogram: the upper bound of the
--- bucket where the cumulative count reaches p (NULL: empty, or in the open
--- last bucket beyond a day).
+-- bucket where the cumulative count reaches p; Infinity in the open last
+-- bucket (beyond a day); NULL when empty.
 CREATE FUNCTION vpcflow.latency_quantile(counts numeric[], p double precision)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT (vpcflow.latency_bounds())[min(c.i)]
+    SELECT CASE WHEN min(c.i) IS NOT NULL
+                THEN coalesce((vpcflow.latency_bounds())[min(c.i)], 'Infinity'::float8) END
     FROM (SELECT u.i, sum(u.n) OVER (ORDER BY u.i) AS cum,
                  sum(u.n) OVER () AS total
           FROM unnest(counts) WITH ORDINALITY AS u(n, i)) c

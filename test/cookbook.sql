@@ -5,7 +5,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = warning;
-SELECT plan(25);
+SELECT plan(28);
 
 SELECT 1 FROM vpcflow.load_aws_ip_ranges('{"createDate": "2019-01-01-00-00-00",
     "prefixes": [{"ip_prefix": "52.95.0.0/16", "region": "us-east-1", "service": "S3", "network_border_group": "us-east-1"}]}');
@@ -199,6 +199,12 @@ SELECT is((SELECT count(*) FROM vpcflow.address_timeline('10.0.1.6', '2019-05-01
           'address timeline: the four probes and the PostgreSQL connection of 10.0.1.6');
 SELECT throws_ok($$SELECT vpcflow.schedule_rollups()$$, '0A000', NULL,
                  'schedule_rollups says so when pg_cron is not installed here');
+
+-- delivery latency quantiles: bucket upper bounds, Infinity past a day, NULL when empty
+SELECT is(vpcflow.latency_quantile('{0,5,5}', 0.5), 120::float8, 'latency p50: upper bound of the median bucket');
+SELECT is(vpcflow.latency_quantile('{0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,3}', 0.5), 'Infinity'::float8,
+          'latency beyond a day: Infinity');
+SELECT is(vpcflow.latency_quantile('{0,0}', 0.5), NULL, 'no flows: NULL');
 
 SELECT * FROM finish();
 ROLLBACK;

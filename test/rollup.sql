@@ -211,7 +211,7 @@ SELECT is(pg_temp.q('rt1', $$
 
 -- 6. policy: expiry and the isolation guard
 SELECT is(pg_temp.q('rt1', $$
-    SELECT row((SELECT count(*) FROM vpcflow.rollup_1m WHERE bucket < timestamptz '2024-02-01' - interval '14 days'),
+    SELECT row((SELECT count(*) FROM vpcflow.rollup_1m WHERE bucket < timestamptz '2024-02-01' - interval '3 days'),
                0, 0)::text$$),
     pg_temp.q('rt1', $$
     SELECT row(e.*)::text FROM vpcflow.expire_rollups('2024-02-01 00:00+00') e$$),

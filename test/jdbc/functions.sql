@@ -10,6 +10,7 @@ SELECT * FROM vpcflow.address_timeline('10.0.1.2', '2024-05-01', '2024-05-02', 5
 SELECT * FROM vpcflow.flow_durations('vpc-0a0', '2024-05-01', '2024-05-02')
 SELECT * FROM vpcflow.unattributed_flows('2024-05-01', '2024-05-02', 10)
 SELECT * FROM vpcflow.dashboard_detections('2024-04-01')
+SELECT * FROM vpcflow.top_reject_sources('1 day', 5)
 SELECT * FROM vpcflow.sli_values()
 SELECT * FROM vpcflow.refresh_rollups()
 SELECT * FROM vpcflow.expire_rollups('2024-05-01')
