@@ -5,20 +5,18 @@
 
 -- "Now" for the dashboards: the setting vpcflow_dashboard.now when set
 -- (to look at historical data as if it were live: demo, benchmark, tests),
--- else now().  No SET search_path (every name is qualified) so that the
--- planner inlines it: views compare it per row in index rechecks.
+-- else now().  A SQL-standard body (names bound at creation, so no
+-- search_path is needed) that the planner still inlines: views compare it
+-- per row in index rechecks.
 CREATE FUNCTION vpcflow.dashboard_now() RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $fn$
-    SELECT COALESCE(pg_catalog.timestamptz(NULLIF(pg_catalog.current_setting('vpcflow_dashboard.now', true), '')),
-                    pg_catalog.now())
-$fn$;
+RETURN COALESCE(pg_catalog.timestamptz(NULLIF(pg_catalog.current_setting('vpcflow_dashboard.now', true), '')),
+                pg_catalog.now());
 
--- Detections of the anomaly detector, defensively: the rows of
--- vpcflow.detections (when that table exists) since "since", whatever its
--- exact columns, mapped by name (detected_at / start_time / ts, kind /
--- detector, entity, severity, account_id, vpc_id, bytes).  Without the
--- table: no rows.  The coordinator may replace this with a direct query.
+-- Detections (docs/detections.md) whose flows reach "since" or later.
+-- Tenants cannot read detections (they are not attributed to accounts,
+-- docs/security.md): for them this returns no rows.  severity: "high"
+-- from twice the kind's threshold.
 CREATE FUNCTION vpcflow.dashboard_detections(since timestamptz)
 RETURNS TABLE (detected_at timestamptz, kind text, entity text, severity text,
                account_id text, vpc_id text, bytes numeric)
@@ -26,19 +24,17 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF to_regclass('vpcflow.detections') IS NULL THEN
+    IF NOT has_table_privilege('vpcflow.detections', 'SELECT') THEN
         RETURN;
     END IF;
-    RETURN QUERY EXECUTE $q$
-        SELECT x.t, x.j ->> 'kind', x.j ->> 'entity', x.j ->> 'severity',
-               x.j ->> 'account_id', x.j ->> 'vpc_id',
-               CASE WHEN x.j ->> 'bytes' ~ '^[0-9]+$' THEN (x.j ->> 'bytes')::numeric END
-        FROM (SELECT coalesce(j ->> 'detected_at', j ->> 'start_time', j ->> 'ts',
-                              j ->> 'window_start', j ->> 'created_at')::timestamptz AS t,
-                     j || jsonb_build_object('kind', coalesce(j ->> 'kind', j ->> 'detector', j ->> 'type')) AS j
-              FROM (SELECT to_jsonb(d) AS j FROM vpcflow.detections d) d) x
-        WHERE x.t >= $1$q$
-    USING since;
+    RETURN QUERY
+        SELECT d.last_seen, d.kind, d.entity,
+               CASE WHEN d.score >= 2 * c.threshold THEN 'high' ELSE 'medium' END,
+               d.evidence ->> 'account_id', d.evidence ->> 'vpc_id',
+               CASE WHEN d.evidence ->> 'bytes' ~ '^[0-9]+$' THEN (d.evidence ->> 'bytes')::numeric END
+        FROM vpcflow.detections d
+        LEFT JOIN vpcflow.detection_config c ON c.kind = d.kind
+        WHERE d.last_seen >= since;
 END
 $fn$;
 
@@ -71,12 +67,12 @@ AS $fn$
     GROUP BY r.account_id::text, r.vpc_id::text, r.path, p.usd_per_gb
 $fn$;
 
-CREATE VIEW vpcflow.exec_egress_cost_30d AS
+CREATE VIEW vpcflow.exec_egress_cost_30d WITH (security_invoker = true) AS
 SELECT * FROM vpcflow.egress_cost(date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '30 days',
                                   date_trunc('day', (SELECT vpcflow.dashboard_now()), 'UTC') + interval '1 day')
 ORDER BY cost_usd DESC, bytes DESC;
 
-CREATE VIEW vpcflow.exec_anomalies_week AS
+CREATE VIEW vpcflow.exec_anomalies_week WITH (security_invoker = true) AS
 SELECT date_trunc('day', d.detected_at, 'UTC') AS day, d.kind, count(*)::bigint AS detections,
        count(DISTINCT d.entity)::bigint AS entities, sum(d.bytes) AS bytes
 FROM vpcflow.dashboard_detections((SELECT vpcflow.dashboard_now()) - interval '7 days') d
@@ -85,7 +81,7 @@ GROUP BY 1, 2;
 -- Files, records and bytes ingested per day (30 days of wall-clock ingest
 -- time: now(), not dashboard_now()), the size of that day's raw partition
 -- and of the rollups now.
-CREATE VIEW vpcflow.exec_ingest_trend AS
+CREATE VIEW vpcflow.exec_ingest_trend WITH (security_invoker = true) AS
 WITH days AS (
     SELECT generate_series(date_trunc('day', pg_catalog.now(), 'UTC') - interval '29 days',
                            date_trunc('day', pg_catalog.now(), 'UTC'), interval '1 day') AS day),
@@ -111,7 +107,7 @@ LEFT JOIN part p ON p.day = d.day;
 -- Per account: interfaces that sent flow logs in the last 24 hours (HLL
 -- estimate, exact for small counts) against the interfaces known from
 -- vpcflow.interfaces; coverage is NULL without that inventory.
-CREATE VIEW vpcflow.exec_logging_coverage AS
+CREATE VIEW vpcflow.exec_logging_coverage WITH (security_invoker = true) AS
 WITH seen AS (
     SELECT h.account_id::text AS account_id, vpcflow.hll_cardinality(vpcflow.hll_merge(h.interfaces)) AS logging,
            sum(h.flows)::bigint AS flows,
@@ -134,7 +130,7 @@ FROM seen s FULL JOIN known k ON k.account_id = s.account_id;
 -- ---------------------------------------------------------------- on-call
 
 -- Flows per interface per 5 minutes, last hour.
-CREATE VIEW vpcflow.oncall_ingest_health AS
+CREATE VIEW vpcflow.oncall_ingest_health WITH (security_invoker = true) AS
 SELECT date_bin('5 minutes', m.bucket, timestamptz '2000-01-01 00:00:00+00') AS bucket_start,
        m.account_id::text AS account_id, m.interface_id::text AS interface_id,
        sum(m.flows)::bigint AS flows, sum(m.bytes)::numeric AS bytes, sum(m.rejects)::bigint AS rejects,
@@ -147,7 +143,7 @@ GROUP BY 1, 2, 3;
 -- Delivery latency (ingest end - flow end_time) per 5 minutes of ingest,
 -- last 6 hours of wall-clock ingest time (now()): p50 and p95 as latency
 -- bucket bounds (vpcflow.latency_bounds()).
-CREATE VIEW vpcflow.oncall_delivery_latency AS
+CREATE VIEW vpcflow.oncall_delivery_latency WITH (security_invoker = true) AS
 WITH f AS (
     SELECT date_bin('5 minutes', p.ingested_at, timestamptz '2000-01-01 00:00:00+00') AS bucket_start,
            p.rows, p.latency_counts
@@ -181,12 +177,12 @@ AS $fn$
     GROUP BY m.account_id::text, m.interface_id::text
     HAVING max(m.bucket) < (SELECT vpcflow.dashboard_now()) - silent_for
 $fn$;
-CREATE VIEW vpcflow.oncall_silent_interfaces AS
+CREATE VIEW vpcflow.oncall_silent_interfaces WITH (security_invoker = true) AS
 SELECT * FROM vpcflow.silent_interfaces();
 
 -- NODATA / SKIPDATA records per interface and hour, last 24 hours.
 CREATE INDEX rollup_1h_gaps_idx ON vpcflow.rollup_1h (bucket) WHERE log_status <> 'OK';
-CREATE VIEW vpcflow.oncall_log_gaps AS
+CREATE VIEW vpcflow.oncall_log_gaps WITH (security_invoker = true) AS
 SELECT h.bucket AS hour, h.account_id::text AS account_id, h.interface_id::text AS interface_id,
        h.log_status::text AS log_status, sum(h.flows)::bigint AS records,
        min(h.first_start) AS first_start, max(h.last_end) AS last_end
@@ -219,12 +215,12 @@ BEGIN
         LIMIT %s$q$, t - recent, t, k);
 END
 $fn$;
-CREATE VIEW vpcflow.oncall_top_rejects AS
+CREATE VIEW vpcflow.oncall_top_rejects WITH (security_invoker = true) AS
 SELECT * FROM vpcflow.top_reject_sources();
 
 -- Bytes per subnet in the last full hour against the previous 24 hours
 -- (mean and standard deviation of hourly bytes); z >= 3 is a spike.
-CREATE VIEW vpcflow.oncall_volume_spikes AS
+CREATE VIEW vpcflow.oncall_volume_spikes WITH (security_invoker = true) AS
 WITH hours AS (
     SELECT h.bucket, h.vpc_id::text AS vpc_id, h.subnet_id::text AS subnet_id, sum(h.bytes) AS bytes
     FROM vpcflow.rollup_vpc_1h h
@@ -368,7 +364,7 @@ AS $fn$
 $fn$;
 
 -- Hourly unattributed ratio over the last 24 hours (rollups).
-CREATE VIEW vpcflow.debug_unattributed_24h AS
+CREATE VIEW vpcflow.debug_unattributed_24h WITH (security_invoker = true) AS
 SELECT h.bucket AS hour, sum(h.flows)::bigint AS flows, sum(h.unattributed)::bigint AS unattributed,
        round(sum(h.unattributed) / nullif(sum(h.flows), 0), 4) AS ratio
 FROM vpcflow.rollup_vpc_1h h
@@ -378,11 +374,11 @@ GROUP BY 1;
 -- ---------------------------------------------------------------- SLIs
 
 -- One row per SLI (and per VPC for volume): value, unit, window.
--- SECURITY DEFINER (owner vpcflow_admin): readers see the SLIs without
--- reading vpcflow.ingest_log themselves.
+-- Runs as the caller, so a tenant's SLIs cover its own accounts only
+-- (the policies of the store, the rollups and the ingest log apply).
 CREATE FUNCTION vpcflow.sli_values()
 RETURNS TABLE (sli text, scope text, value double precision, unit text, time_window text, detail text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -455,12 +451,10 @@ BEGIN
 END
 $fn$;
 
-CREATE VIEW vpcflow.slis AS SELECT * FROM vpcflow.sli_values();
+CREATE VIEW vpcflow.slis WITH (security_invoker = true) AS SELECT * FROM vpcflow.sli_values();
 
 -- ---------------------------------------------------------------- privileges
 
-ALTER FUNCTION vpcflow.sli_values() OWNER TO vpcflow_admin;
-ALTER VIEW vpcflow.slis OWNER TO vpcflow_admin;
 
 GRANT SELECT ON vpcflow.exec_egress_cost_30d, vpcflow.exec_anomalies_week, vpcflow.exec_ingest_trend,
       vpcflow.exec_logging_coverage, vpcflow.oncall_ingest_health, vpcflow.oncall_delivery_latency,

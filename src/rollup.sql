@@ -567,7 +567,7 @@ END
 $fn$;
 
 -- Files committed but not yet rolled up (the rollups' lag).
-CREATE VIEW vpcflow.rollup_backlog AS
+CREATE VIEW vpcflow.rollup_backlog WITH (security_invoker = true) AS
 SELECT count(*)::bigint AS files,
        coalesce(sum(l.rows), 0)::bigint AS rows,
        min(l.finished_at) AS oldest_finished_at,
@@ -620,3 +620,10 @@ REVOKE EXECUTE ON FUNCTION vpcflow.load_subnets(jsonb, timestamptz, text) FROM P
 GRANT EXECUTE ON FUNCTION vpcflow.refresh_rollups(integer) TO vpcflow_admin, vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.expire_rollups(timestamptz) TO vpcflow_admin;
 GRANT EXECUTE ON FUNCTION vpcflow.load_subnets(jsonb, timestamptz, text) TO vpcflow_admin;
+
+-- Tenant isolation (docs/security.md): rollup rows belong to accounts.
+-- Refresh and expiry run as vpcflow_admin (SECURITY DEFINER), whose policy
+-- admits every row, so writers need no policy of their own.
+SELECT vpcflow.protect_relation(r, writer => 'none')
+FROM unnest(ARRAY['vpcflow.rollup_1m', 'vpcflow.rollup_1h', 'vpcflow.rollup_1d',
+                  'vpcflow.rollup_vpc_1h', 'vpcflow.rollup_vpc_1d']::regclass[]) r;

@@ -48,7 +48,11 @@ INSERT INTO allow_tables VALUES
     ('vpcflow.detection_processed', 'detector watermark (ingest ids): admins only'),
     ('vpcflow.detection_config', 'per-kind thresholds and windows; no account data'),
     ('vpcflow.detection_suppressions', 'planned-maintenance windows (kind, entity pattern, reason); no '
-                                       'account data');
+                                       'account data'),
+    ('vpcflow.rollup_settings', 'rollup retention per resolution; no account data'),
+    ('vpcflow.egress_prices', 'price per GB per egress path; no account data'),
+    ('vpcflow.rollup_progress', 'which loads are rolled up, with counts, time ranges and a delivery '
+                                'latency histogram per load; no account, file name or flow');
 
 CREATE TEMP TABLE allow_views (rel text PRIMARY KEY, reason text NOT NULL);
 INSERT INTO allow_views VALUES
@@ -77,7 +81,13 @@ INSERT INTO allow_definer VALUES
      'retention as vpcflow_admin: drops a partition of vpcflow.flows only; vpcflow_admin only'),
     ('vpcflow.archive_partition(regclass,text)',
      'retention as vpcflow_admin: writes a partition to a gzip file under the given absolute '
-     'directory; vpcflow_admin only');
+     'directory; vpcflow_admin only'),
+    ('vpcflow.refresh_rollups(integer)',
+     'runs as vpcflow_admin so a writer (or pg_cron) can fold committed loads into the rollups, '
+     'which readers may not write; takes only a file count'),
+    ('vpcflow.expire_rollups(timestamp with time zone)',
+     'rollup retention as vpcflow_admin: deletes rollup rows older than the configured windows; '
+     'vpcflow_admin only');
 
 -- Procedures that COMMIT cannot carry SET search_path (PostgreSQL refuses
 -- transaction control there); each is reviewed to qualify every name and
@@ -219,7 +229,8 @@ SELECT ok(NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(f.proacl, acldefault('f'
 FROM audit_functions f
 WHERE f.fn ~ ('^vpcflow\.(ingest_|partition_for|attach_partition|ensure_partitions|protect_relation|replace_prefix_set|load_|publish_anonymized|anonymized_flows'
                '|run_maintenance|set_policy|compress_partition|fold_partition|sync_side_tables|drop_partition'
-               '|archive_partition|warm_build|write_gzip_lines|maintenance_log_write)')
+               '|archive_partition|warm_build|write_gzip_lines|maintenance_log_write'
+               '|refresh_rollups|expire_rollups|schedule_rollups|run_detections)')
 ORDER BY f.fn;
 
 SELECT * FROM finish();

@@ -36,13 +36,15 @@ CREATE TEMP TABLE tenants (role_name name);
 INSERT INTO tenants VALUES ('tap_tenant_a'), ('tap_tenant_b'), ('tap_team'), ('tap_nomap');
 
 -- Data, loaded as the superuser: three files (two in the S3 layout, one
--- whose name names no account), each with a bad line.
+-- whose name names no account), each with a bad line; NODATA and SKIPDATA
+-- records of two accounts for the log-gap dashboard.
 CREATE TEMP TABLE load_a AS SELECT * FROM vpcflow.ingest_data('AWSLogs/111111111111/vpcflowlogs/us-east-1/2025/03/04/a.log', convert_to(
 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
 2 111111111111 eni-0aaaaaaaaaaaaaaa1 10.1.0.1 10.1.0.2 443 50000 6 10 1000 1741046400 1741046460 ACCEPT OK
 2 111111111111 eni-0aaaaaaaaaaaaaaa1 10.1.0.3 10.1.0.2 443 50001 6 10 1000 1741046400 1741046460 REJECT OK
 2 111111111111 eni-0aaaaaaaaaaaaaaa1 10.1.0.1 203.0.113.9 443 50002 6 10 1000 1741046400 1741046460 ACCEPT OK
 2 111111111111 eni-0aaaaaaaaaaaaaaa1 10.1.0.1 10.1.0.2 443 50000 6 10 1000 1741046400 1741046460 MAYBE OK
+2 111111111111 eni-0aaaaaaaaaaaaaaa5 - - - - - - - 1741046400 1741046460 - NODATA
 ', 'UTF8'));
 CREATE TEMP TABLE load_b AS SELECT * FROM vpcflow.ingest_data('AWSLogs/222222222222/vpcflowlogs/eu-west-1/2025/03/04/b.log', convert_to(
 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
@@ -50,6 +52,7 @@ CREATE TEMP TABLE load_b AS SELECT * FROM vpcflow.ingest_data('AWSLogs/222222222
 2 222222222222 eni-0bbbbbbbbbbbbbbb2 10.2.0.1 10.2.0.3 22 50001 6 10 2000 1741046400 1741046460 ACCEPT OK
 2 333333333333 eni-0ccccccccccccccc3 10.3.0.1 10.3.0.2 80 50000 6 10 3000 1741046400 1741046460 ACCEPT OK
 2 333333333333 eni-0ccccccccccccccc3 10.3.0.1 10.3.0.2 80 50000 6 10 3000 1741046400 1741046460 BAD OK
+2 222222222222 eni-0bbbbbbbbbbbbbbb6 - - - - - - - 1741046400 1741046460 - SKIPDATA
 ', 'UTF8'));
 CREATE TEMP TABLE load_c AS SELECT * FROM vpcflow.ingest_data('firehose/2025/03/04/c.log', convert_to(
 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
@@ -60,6 +63,11 @@ INSERT INTO vpcflow.interfaces (interface_id, account_id, owner) VALUES
     ('eni-0aaaaaaaaaaaaaaa1', '111111111111', 'team-a'),
     ('eni-0bbbbbbbbbbbbbbb2', '222222222222', 'team-b'),
     ('eni-0ddddddddddddddd4', '444444444444', 'other');
+
+-- The rollups of the three loads, and the dashboards' clock set just after
+-- their flows (docs/dashboards.md), so every view over them has rows.
+SELECT count(*) >= 0 FROM vpcflow.refresh_rollups();
+SET LOCAL vpcflow_dashboard.now = '2025-03-04 00:20:00+00';
 
 -- distinct values of column col in rel as role (NULL role: as the superuser)
 CREATE FUNCTION pg_temp.seen_as(role name, rel regclass, col name) RETURNS text[]
@@ -138,8 +146,13 @@ SELECT ok((SELECT count(*) FROM reader_relations WHERE has_account) >= 4,
 -- Each one readers can read is listed here with its check; a new one fails
 -- this assertion until it is added.
 SELECT is(ARRAY(SELECT name FROM reader_relations WHERE NOT has_account ORDER BY name),
-    ARRAY['vpcflow.ingest_errors', 'vpcflow.partitions', 'vpcflow.prefix_sets', 'vpcflow.prefixes',
-          'vpcflow.settings', 'vpcflow.unattributed'],
+    ARRAY['vpcflow.debug_unattributed_24h', 'vpcflow.detection_config', 'vpcflow.detection_suppressions',
+          'vpcflow.egress_prices', 'vpcflow.exec_anomalies_week', 'vpcflow.exec_ingest_trend',
+          'vpcflow.ingest_errors', 'vpcflow.maintenance_log', 'vpcflow.oncall_delivery_latency',
+          'vpcflow.oncall_top_rejects', 'vpcflow.oncall_volume_spikes', 'vpcflow.partition_tiers',
+          'vpcflow.partitions', 'vpcflow.prefix_sets', 'vpcflow.prefixes', 'vpcflow.rollup_backlog',
+          'vpcflow.rollup_progress', 'vpcflow.rollup_settings', 'vpcflow.rollup_subnets',
+          'vpcflow.settings', 'vpcflow.slis', 'vpcflow.unattributed', 'vpcflow.warm_partitions'],
     'the reader-readable relations without account_id are the ones checked below');
 
 SELECT is(pg_temp.seen_as('tap_tenant_a', 'vpcflow.ingest_errors', 'source'),
@@ -165,15 +178,46 @@ SELECT is(pg_temp.seen_as('tap_team', 'vpcflow.tenant_accounts', 'account_id'), 
 SELECT is(pg_temp.seen_as('tap_tenant_b', 'vpcflow.tenant_accounts', 'account_id'),
     ARRAY['222222222222', '333333333333'], 'tenant_accounts: tenant b sees its two accounts');
 
-SELECT is(pg_temp.seen_as('tap_tenant_a', 'vpcflow.unattributed', 'flows'), ARRAY['3'],
-    'unattributed: tenant a''s daily totals count its 3 flows only');
-SELECT is(pg_temp.seen_as('tap_tenant_b', 'vpcflow.unattributed', 'flows'), ARRAY['3'],
-    'unattributed: tenant b''s daily totals count its 3 flows only');
+SELECT is(pg_temp.seen_as('tap_tenant_a', 'vpcflow.unattributed', 'flows'), ARRAY['4'],
+    'unattributed: tenant a''s daily totals count its 4 records only');
+SELECT is(pg_temp.seen_as('tap_tenant_b', 'vpcflow.unattributed', 'flows'), ARRAY['4'],
+    'unattributed: tenant b''s daily totals count its 4 records only');
 SELECT is(pg_temp.seen_as('tap_nomap', 'vpcflow.unattributed', 'flows'), '{}'::text[],
     'unattributed: nothing for a reader without accounts');
 
--- partitions, settings, prefix_sets, prefixes: no per-account rows (see
--- the allow-lists in test/security_audit.sql); readable, and that is all.
+-- Dashboards without an account column read protected tables as the
+-- caller (security_invoker, checked by the audit): a tenant's answers come
+-- from its own rows.
+SELECT is(pg_temp.seen_as('tap_tenant_a', 'vpcflow.oncall_top_rejects', 'srcaddr'), ARRAY['10.1.0.3'],
+    'oncall_top_rejects: tenant a sees its own REJECT source');
+SELECT is(pg_temp.seen_as('tap_tenant_b', 'vpcflow.oncall_top_rejects', 'srcaddr'), '{}'::text[],
+    'oncall_top_rejects: tenant b, without rejects, sees none of a''s');
+CREATE FUNCTION pg_temp.sli_as(role name, name text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v text;
+BEGIN
+    IF role IS NOT NULL THEN
+        EXECUTE format('SET LOCAL ROLE %I', role);
+    END IF;
+    SELECT round(s.value::numeric, 4)::text INTO v FROM vpcflow.slis s WHERE s.sli = name;
+    RESET ROLE;
+    RETURN v;
+END $$;
+SELECT is(ARRAY[pg_temp.sli_as('tap_tenant_a', 'reject_rate'), pg_temp.sli_as('tap_tenant_b', 'reject_rate'),
+                pg_temp.sli_as(NULL, 'reject_rate')],
+          ARRAY['0.3333', '0.0000', '0.1429'],
+    'slis: the REJECT rate covers the caller''s accounts (a: 1 of 3, b: 0 of 3, all: 1 of 7)');
+SELECT is(pg_temp.seen_as('tap_nomap', 'vpcflow.rollup_backlog', 'files'), ARRAY['0'],
+    'rollup_backlog: a reader without accounts sees no loads');
+SELECT is(pg_temp.seen_as('tap_nomap', 'vpcflow.debug_unattributed_24h', 'flows'), '{}'::text[],
+    'debug_unattributed_24h: nothing for a reader without accounts');
+SELECT is(pg_temp.seen_as('tap_nomap', 'vpcflow.exec_anomalies_week', 'kind'), '{}'::text[],
+    'exec_anomalies_week: tenants see no detections (admins only, docs/security.md)');
+
+-- partitions, settings, prefix_sets, prefixes and the other configuration
+-- and bookkeeping tables: no per-account rows (see the allow-lists in
+-- test/security_audit.sql); readable, and that is all.
 SELECT is(pg_temp.error_as('tap_tenant_a', 'SELECT * FROM vpcflow.partitions, vpcflow.settings, '
                                            'vpcflow.prefix_sets, vpcflow.prefixes'), 'no error',
     'shared relations: readable by a tenant');
@@ -186,8 +230,40 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                                   WHERE t.oid = p.prorettype AND a.attname = 'account_id'))
                 ORDER BY 1),
     ARRAY['vpcflow.anonymized_flows(timestamp with time zone,timestamp with time zone,bytea)',
-          'vpcflow.parse(text,text)'],
+          'vpcflow.dashboard_detections(timestamp with time zone)',
+          'vpcflow.egress_cost(timestamp with time zone,timestamp with time zone)',
+          'vpcflow.parse(text,text)',
+          'vpcflow.rollup_range(text,timestamp with time zone,timestamp with time zone)',
+          'vpcflow.silent_interfaces(interval,interval)'],
     'the functions returning account_id are the ones checked below');
+-- The dashboard functions run as the caller over protected tables.
+CREATE FUNCTION pg_temp.fn_seen_as(role name, sql text) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    r text[];
+BEGIN
+    IF role IS NOT NULL THEN
+        EXECUTE format('SET LOCAL ROLE %I', role);
+    END IF;
+    EXECUTE format('SELECT coalesce(array_agg(DISTINCT account_id::text ORDER BY account_id::text), ''{}'') '
+                   'FROM (%s) x', sql) INTO r;
+    RESET ROLE;
+    RETURN r;
+END $$;
+SELECT cmp_ok(cardinality(pg_temp.fn_seen_as(NULL, f.sql)), '>=', 2,
+    format('%s: the setup gives rows of several accounts', f.fn))
+FROM (VALUES ('rollup_range', 'SELECT * FROM vpcflow.rollup_range(NULL, ''2025-03-04'', ''2025-03-04 01:00'')'),
+             ('silent_interfaces', 'SELECT * FROM vpcflow.silent_interfaces()')) f(fn, sql);
+SELECT is(pg_temp.fn_seen_as(t.role_name, f.sql),
+          ARRAY(SELECT a FROM unnest(pg_temp.fn_seen_as(NULL, f.sql)) a
+                WHERE a IN (SELECT account FROM role_accounts ra WHERE ra.role_name = t.role_name)
+                ORDER BY a),
+    format('%s: %s sees exactly the rows of its accounts', f.fn, t.role_name))
+FROM (VALUES ('rollup_range', 'SELECT * FROM vpcflow.rollup_range(NULL, ''2025-03-04'', ''2025-03-04 01:00'')'),
+             ('silent_interfaces', 'SELECT * FROM vpcflow.silent_interfaces()'),
+             ('egress_cost', 'SELECT * FROM vpcflow.egress_cost(''2025-03-01'', ''2025-03-05'')'),
+             ('dashboard_detections', 'SELECT * FROM vpcflow.dashboard_detections(''-infinity'')')) f(fn, sql)
+CROSS JOIN tenants t ORDER BY f.fn, t.role_name;
 -- parse(text) reads its argument, no stored rows.
 SELECT is((SELECT count(*)::int FROM (SELECT 1) s
            WHERE pg_temp.error_as('tap_tenant_a', 'CREATE TEMP TABLE anon_a AS SELECT * FROM '
@@ -196,7 +272,7 @@ SELECT is((SELECT count(*)::int FROM (SELECT 1) s
 SELECT is(ARRAY(SELECT DISTINCT account_id::text FROM anon_a),
     ARRAY[vpcflow.anonymize_id('111111111111', decode(repeat('ab', 32), 'hex'))],
     'anonymized_flows: tenant a''s copy holds only its account (pseudonymised)');
-SELECT is((SELECT count(*) FROM anon_a), 3::bigint, 'anonymized_flows: tenant a''s copy has its 3 rows');
+SELECT is((SELECT count(*) FROM anon_a), 4::bigint, 'anonymized_flows: tenant a''s copy has its 4 rows');
 SELECT is(pg_temp.seen_as('tap_tenant_b', 'vpcflow.flows', 'account_id'), ARRAY['222222222222', '333333333333'],
     'readable_accounts: tenant b reads both its accounts');
 
