@@ -40,28 +40,35 @@ awsid_from_cstring_len(const char *s, size_t len)
 
 /*
  * Ingest encodes the same few thousand ids over and over: a direct-mapped
- * cache of recent encodings, per backend.  Entries are immutable and live
- * in TopMemoryContext; callers copy the datum (into a tuple) before they
- * ask again, so replacing an entry is safe.
+ * cache of recent encodings, per backend, held inline in the entries.
+ *
+ * A hit is copied into the caller's buffer rather than returned in place:
+ * one row converts several ids (account, interface, vpc, subnet, ...), and
+ * two of them may share a slot, so a later id of the row replaces the entry
+ * an earlier one came from.  (Returning the entry itself once left the
+ * earlier column pointing at a freed encoding that the next id's encoding
+ * reused: the account was stored as the row's vpc or instance id.)
  */
 #define AWSID_CACHE_SIZE 1024
-#define AWSID_CACHE_MAX_ID 64
 
 typedef struct AwsidCacheEntry
 {
-	uint8		len;
+	uint8		len;			/* of id; 0 while the entry is empty */
+	uint8		enclen;			/* of encoded */
 	char		id[AWSID_CACHE_MAX_ID];
-	bytea	   *encoded;
+	uint8		encoded[ID_ENCODED_MAX(AWSID_CACHE_MAX_ID)];
 } AwsidCacheEntry;
 
 static AwsidCacheEntry *awsid_cache = NULL;
 
 Datum
-awsid_from_cstring_cached(const char *s, size_t len)
+awsid_from_cstring_cached(const char *s, size_t len, AwsidBuf *buf)
 {
 	AwsidCacheEntry *e;
 	uint32		h;
 
+	StaticAssertStmt(sizeof(buf->data) >= VARHDRSZ + ID_ENCODED_MAX(AWSID_CACHE_MAX_ID),
+					 "AwsidBuf too small for a cached id");
 	if (len == 0 || len > AWSID_CACHE_MAX_ID)
 		return awsid_from_cstring_len(s, len);
 	if (awsid_cache == NULL)
@@ -69,19 +76,15 @@ awsid_from_cstring_cached(const char *s, size_t len)
 											 sizeof(AwsidCacheEntry) * AWSID_CACHE_SIZE);
 	h = hash_bytes((const unsigned char *) s, (int) len);
 	e = &awsid_cache[h % AWSID_CACHE_SIZE];
-	if (e->encoded == NULL || e->len != len || memcmp(e->id, s, len) != 0)
+	if (e->len != len || memcmp(e->id, s, len) != 0)
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-		Datum		d = awsid_from_cstring_len(s, len);
-
-		MemoryContextSwitchTo(old);
-		if (e->encoded != NULL)
-			pfree(e->encoded);
-		e->encoded = DatumGetByteaPP(d);
+		e->enclen = (uint8) id_encode(s, len, e->encoded);
 		e->len = (uint8) len;
 		memcpy(e->id, s, len);
 	}
-	return PointerGetDatum(e->encoded);
+	memcpy(VARDATA(buf->data), e->encoded, e->enclen);
+	SET_VARSIZE(buf->data, VARHDRSZ + e->enclen);
+	return PointerGetDatum(buf->data);
 }
 
 /* Decode into buf (AWSID_MAX_LENGTH + 1 bytes); returns the length. */

@@ -40,14 +40,15 @@ addr_datum(const FlowAddr *a, inet *res)
 }
 
 /*
- * The datums are valid until the next call: addresses and ids come from
- * per-backend buffers and caches (callers copy each row into a tuple or a
+ * The datums are valid until the next call: addresses and ids are built in
+ * per-backend buffers, one per field (callers copy each row into a tuple or a
  * tuplestore before converting the next one), text is palloc'd.
  */
 void
 flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls)
 {
 	static inet addr_buf[FF_COUNT];
+	static AwsidBuf id_buf[FF_COUNT];
 
 	memset(nulls, true, sizeof(bool) * FF_COUNT);
 	/* visit only the fields present: most rows fill a few of the 72 */
@@ -81,7 +82,7 @@ flow_row_to_datums(const FlowRow *row, Datum *values, bool *nulls)
 					values[f] = addr_datum(&v->addr, &addr_buf[f]);
 					break;
 				case FK_ID:
-					values[f] = awsid_from_cstring_cached(v->str.ptr, v->str.len);
+					values[f] = awsid_from_cstring_cached(v->str.ptr, v->str.len, &id_buf[f]);
 					break;
 				case FK_TEXT:
 					values[f] = PointerGetDatum(cstring_to_text_with_len(v->str.ptr, v->str.len));

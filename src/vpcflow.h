@@ -23,8 +23,18 @@ extern int	vpcflow_max_partitions_per_load;
 
 /* awsid.c: build a vpcflow.awsid datum from an id's text */
 extern Datum awsid_from_cstring_len(const char *s, size_t len);
-/* the same from a cache: valid until the next call, copy it before then */
-extern Datum awsid_from_cstring_cached(const char *s, size_t len);
+/*
+ * The same through a cache of recent encodings.  Ids of up to
+ * AWSID_CACHE_MAX_ID bytes are built in *buf (the datum lives as long as
+ * buf does, whatever later calls do); longer ones are palloc'd.
+ */
+#define AWSID_CACHE_MAX_ID 64
+typedef union AwsidBuf
+{
+	int32		align;			/* varlena alignment */
+	char		data[VARHDRSZ + AWSID_CACHE_MAX_ID + 1];	/* ID_ENCODED_MAX */
+} AwsidBuf;
+extern Datum awsid_from_cstring_cached(const char *s, size_t len, AwsidBuf *buf);
 
 /*
  * parse_funcs.c: convert one parsed row into the store's column values.
