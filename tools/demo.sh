@@ -66,12 +66,24 @@ if [[ "$(psql -d postgres -Atc 'SHOW cron.database_name')" != "$CRON_DB" ]]; the
     bash "$TOOLS/cluster.sh" stop "$CLUSTER"
     bash "$TOOLS/cluster.sh" start "$CLUSTER" "$PORT"
 fi
+# During development the extension's script changes under the same
+# version; a demo database made from another script is made afresh (it
+# holds only the sample, which is loaded again below).
+version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$REPO/vpcflow.control")
+script_md5=$(md5sum < "$("$PGBIN/pg_config" --sharedir)/extension/vpcflow--$version.sql" | cut -d' ' -f1)
+stamp="$REPO/.demo/extension.md5"
+if [[ -n "$(psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'vpcflow'")" &&
+      "$(cat "$stamp" 2>/dev/null)" != "$script_md5" ]]; then
+    echo "demo.sh: the installed extension script changed: recreating database vpcflow"
+    psql -d postgres -c 'DROP DATABASE vpcflow WITH (FORCE)'
+fi
 if [[ -z "$(psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'vpcflow'")" ]]; then
     psql -d postgres -c 'CREATE DATABASE vpcflow'
 fi
 psql -d vpcflow -c 'SET client_min_messages = warning' \
      -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' \
      -c 'CREATE EXTENSION IF NOT EXISTS vpcflow'
+echo "$script_md5" > "$stamp"
 # Newer extension code installed than the database has: update in place
 # (keeps the data); if there is no update path, say so and go on.
 if [[ "$(psql -d vpcflow -Atc "SELECT installed_version IS DISTINCT FROM default_version
