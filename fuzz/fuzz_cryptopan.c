@@ -22,14 +22,7 @@
 
 #include "cryptopan.h"
 
-#define FUZZ_CHECK(cond) \
-	do { \
-		if (!(cond)) \
-		{ \
-			fprintf(stderr, "invariant failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz_common.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

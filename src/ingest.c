@@ -329,14 +329,14 @@ envelope_line(void *arg, const char *line, size_t len, uint64 line_no)
 }
 
 /*
- * A JSON document (CloudWatch Logs payload, NDJSON of {"message": ...}):
- * read it whole, then take its records.  Such files are small, one
- * delivery batch each; the size limit keeps a hostile one bounded.
+ * The whole input as one buffer (JSON documents are parsed whole): the
+ * first `have` bytes, already read into `first`, then the rest; the buffer
+ * starts at cap bytes and doubles as needed.  Sets *len.
  */
-static void
-read_envelopes(Ingest *st, IngestInput *in, char *first, size_t have, FlowRow *row)
+static char *
+read_document(Ingest *st, IngestInput *in, const char *first, size_t have, size_t cap,
+			  size_t *len)
 {
-	size_t		cap = Max(have * 2, (size_t) READ_CHUNK);
 	char	   *doc = palloc_extended(cap, MCXT_ALLOC_HUGE);
 	size_t		n;
 
@@ -358,6 +358,20 @@ read_envelopes(Ingest *st, IngestInput *in, char *first, size_t have, FlowRow *r
 		have += n;
 		st->bytes_read += n;
 	}
+	*len = have;
+	return doc;
+}
+
+/*
+ * A JSON document (CloudWatch Logs payload, NDJSON of {"message": ...}):
+ * read it whole, then take its records.  Such files are small, one
+ * delivery batch each; the size limit keeps a hostile one bounded.
+ */
+static void
+read_envelopes(Ingest *st, IngestInput *in, char *first, size_t have, FlowRow *row)
+{
+	char	   *doc = read_document(st, in, first, have, Max(have * 2, (size_t) READ_CHUNK), &have);
+
 	st->row = row;
 	flow_document_lines(st->path, doc, have, envelope_line, st);
 	pfree(doc);
@@ -451,30 +465,12 @@ static void
 read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 {
 	/* a plain file's size is known: one buffer, no regrowing and copying */
-	size_t		cap = Max(Max(have * 2, (size_t) READ_CHUNK),
-						  Min((size_t) st->size + READ_CHUNK + 1, MaxAllocHugeSize / 4));
-	char	   *doc = palloc_extended(cap, MCXT_ALLOC_HUGE);
+	char	   *doc = read_document(st, in, first, have,
+									Max(Max(have * 2, (size_t) READ_CHUNK),
+										Min((size_t) st->size + READ_CHUNK + 1, MaxAllocHugeSize / 4)),
+									&have);
 	CloudReader *r = palloc(sizeof(CloudReader));
-	size_t		n;
 
-	memcpy(doc, first, have);
-	for (;;)
-	{
-		if (cap - have < READ_CHUNK)
-		{
-			if (cap >= MaxAllocHugeSize / 2)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("JSON document \"%s\" is too large", st->path)));
-			cap *= 2;
-			doc = repalloc_huge(doc, cap);
-		}
-		n = input_read(in, doc + have, READ_CHUNK);
-		if (n == 0)
-			break;
-		have += n;
-		st->bytes_read += n;
-	}
 	if (cloud_parse(r, provider, doc, have,
 					provider == FLOW_PROVIDER_GCP ? 0 : blob_resume_offset(st, doc, have),
 					cloud_row, cloud_bad, st) < 0)
