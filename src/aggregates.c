@@ -65,6 +65,24 @@ combine_nulls(FunctionCallInfo fcinfo, const char *fn, Size size, Datum *result)
 	return true;
 }
 
+bool
+combine_adopt_nulls(FunctionCallInfo fcinfo, MemoryContext cxt, Datum *result)
+{
+	if (PG_ARGISNULL(1))
+	{
+		fcinfo->isnull = PG_ARGISNULL(0);
+		*result = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+		return true;
+	}
+	/* a worker's state lives in another context: then it is merged into a new one */
+	if (PG_ARGISNULL(0) && GetMemoryChunkContext(PG_GETARG_POINTER(1)) == cxt)
+	{
+		*result = PG_GETARG_DATUM(1);
+		return true;
+	}
+	return false;
+}
+
 /* An int128 as numeric (sum(bigint) returns numeric too). */
 static Datum
 int128_to_numeric_datum(int128 v)

@@ -32,4 +32,14 @@ extern Datum agg_state_send(struct varlena *v);
 /* The aggregate's memory context, or an error outside an aggregate. */
 extern MemoryContext agg_context(FunctionCallInfo fcinfo, const char *fn);
 
+/*
+ * The NULL cases of a combine function whose states are structures merged
+ * in place (hll, baseline): true with *result set when a NULL side settles
+ * it (the first state when the second is NULL; the second when the first
+ * is NULL and the second already lives in cxt); false when the caller must
+ * merge the second state into the first, making an empty first state in
+ * cxt if it is NULL.
+ */
+extern bool combine_adopt_nulls(FunctionCallInfo fcinfo, MemoryContext cxt, Datum *result);
+
 #endif							/* VPCFLOW_AGGREGATES_H */

@@ -270,22 +270,14 @@ Datum
 baseline_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = agg_context(fcinfo, "baseline_combine");
-	BaselineAgg *a = PG_ARGISNULL(0) ? NULL : (BaselineAgg *) PG_GETARG_POINTER(0);
-	BaselineAgg *b = PG_ARGISNULL(1) ? NULL : (BaselineAgg *) PG_GETARG_POINTER(1);
+	Datum		result;
+	BaselineAgg *a;
+	BaselineAgg *b;
 
-	if (b == NULL)
-	{
-		if (a == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(a);
-	}
-	if (a == NULL)
-	{
-		/* b may live in another context: adopt it only if it is ours */
-		if (GetMemoryChunkContext(b) == cxt)
-			PG_RETURN_POINTER(b);
-		a = bagg_create(cxt, b->n);
-	}
+	if (combine_adopt_nulls(fcinfo, cxt, &result))
+		return result;
+	b = (BaselineAgg *) PG_GETARG_POINTER(1);
+	a = PG_ARGISNULL(0) ? bagg_create(cxt, b->n) : (BaselineAgg *) PG_GETARG_POINTER(0);
 	bagg_merge_entries(a, b->e, b->n);
 	PG_RETURN_POINTER(a);
 }

@@ -454,22 +454,14 @@ Datum
 hll_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = agg_context(fcinfo, "hll_combine");
-	Hll		   *a = PG_ARGISNULL(0) ? NULL : (Hll *) PG_GETARG_POINTER(0);
-	Hll		   *b = PG_ARGISNULL(1) ? NULL : (Hll *) PG_GETARG_POINTER(1);
+	Datum		result;
+	Hll		   *a;
+	Hll		   *b;
 
-	if (b == NULL)
-	{
-		if (a == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(a);
-	}
-	if (a == NULL)
-	{
-		/* b may live in another context (a worker's state): copy it */
-		if (GetMemoryChunkContext(b) == cxt)
-			PG_RETURN_POINTER(b);
-		a = hll_create(cxt, b->p);
-	}
+	if (combine_adopt_nulls(fcinfo, cxt, &result))
+		return result;
+	b = (Hll *) PG_GETARG_POINTER(1);
+	a = PG_ARGISNULL(0) ? hll_create(cxt, b->p) : (Hll *) PG_GETARG_POINTER(0);
 	hll_merge_into(a, b);
 	PG_RETURN_POINTER(a);
 }
