@@ -16,7 +16,7 @@ OBJS        = $(PURE_OBJS) \
               src/parse_funcs.o src/input.o src/store_writer.o src/ingest.o \
               src/ipprefix.o src/lpm.o \
               src/aggregates.o src/topk.o src/hll.o \
-              src/anonymize.o src/anomaly.o src/warm_build.o src/warm_fdw.o \
+              src/anonymize.o src/anomaly.o src/warm_build.o src/warm_catchup.o src/warm_fdw.o \
               src/warm_archive.o
 
 # The extension script is assembled from one SQL file per concern, in

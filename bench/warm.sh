@@ -51,7 +51,7 @@ trap cleanup EXIT
 cleanup
 mkdir -p "$WORK/q" "$(dirname "$DATA")" "$(dirname "$OUT")"
 
-if [ ! -s "$DATA" ] || ! python3 "$HERE/benchlib.py" meta-ok "$DATA.meta.json" "$ROWS" "$SEED"; then
+if [ ! -s "$DATA" ] || ! python3 "$HERE/benchlib.py" meta-ok "$DATA" "$ROWS" "$SEED"; then
 	log "generating $ROWS rows (seed $SEED)"
 	python3 "$SHARED/gen_flows.py" --rows "$ROWS" --seed "$SEED" --out "$DATA" --jobs 2 >/dev/null
 fi
@@ -105,11 +105,40 @@ HOT_SCAN=$(scan_ms)
 
 [ -n "$BLOCK_ROWS" ] && sql "UPDATE vpcflow.settings SET warm_block_rows = $BLOCK_ROWS" >/dev/null
 BLOCK_ROWS=$(sql "SELECT warm_block_rows FROM vpcflow.settings")
+# A writer commits one row every 50 ms into the next day while the day is
+# compressed; its statement latencies show how long ingest waits.
+PART_OID=$(sql "SELECT '$PART'::regclass::oid")
+sql "SELECT vpcflow.ensure_partitions(upper_bound, upper_bound + interval '1 day') FROM vpcflow.partitions WHERE partition = '$PART'::regclass" >/dev/null
+sql "CREATE UNLOGGED TABLE public.writer_latency (ms float8)"
+sql "CREATE PROCEDURE public.bench_writer(part oid) LANGUAGE plpgsql AS \$\$
+DECLARE t0 timestamptz; day timestamptz; give_up timestamptz := clock_timestamp() + interval '20 minutes';
+BEGIN
+    SELECT upper_bound INTO day FROM vpcflow.partitions WHERE partition::oid = part;
+    WHILE EXISTS (SELECT 1 FROM pg_class WHERE oid = part AND relkind = 'r') AND clock_timestamp() < give_up LOOP
+        t0 := clock_timestamp();
+        INSERT INTO vpcflow.flows (version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport,
+                                   protocol, action, log_status, packets, bytes, start_time, end_time)
+            VALUES (2, '123456789012', 'eni-0123456789abcdef0', '10.99.0.1', '10.99.0.2', 1, 2, 6,
+                    'ACCEPT', 'OK', 1, 1, day + interval '1 hour', day + interval '1 hour');
+        COMMIT;
+        INSERT INTO public.writer_latency VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
+        COMMIT;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END \$\$"
+"${PSQL[@]}" -c "CALL public.bench_writer($PART_OID)" &
+WRITER_PID=$!
+sleep 1
+
 log "compressing"
 T0=$(date +%s.%N)
-SWAP_MS=$("${PSQL[@]}" -c "SELECT vpcflow.compress_partition('$PART')" \
-	-c "SELECT current_setting('vpcflow_warm.swap_ms')" | tail -1)
+read -r SWAP_MS WAITED_MS CAUGHT_UP < <("${PSQL[@]}" -F' ' -c "SELECT vpcflow.compress_partition('$PART')" \
+	-c "SELECT current_setting('vpcflow_warm.swap_ms'), current_setting('vpcflow_warm.writers_waited_ms'),
+	           current_setting('vpcflow_warm.caught_up')" | tail -1)
 T1=$(date +%s.%N)
+wait "$WRITER_PID"
+read -r W_N W_MED W_MAX < <(sql "SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+	round(max(ms)::numeric, 1) FROM public.writer_latency" | tr '|' ' ')
 COMP_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 WARM_DATA=$(sql "SELECT sum(length(data)) FROM vpcflow.warm_blocks")
 WARM_TOTAL=$(sql "SELECT pg_total_relation_size('vpcflow.warm_blocks') + pg_total_relation_size(side_table) FROM vpcflow.warm_partitions")
@@ -132,7 +161,8 @@ WARM_SCAN=$(scan_ms)
 	awk -v n="$NROWS" -v ht="$HOT_TABLE" -v hx="$HOT_TOTAL" -v wd="$WARM_DATA" -v wt="$WARM_TOTAL" 'BEGIN {
 		printf "| bytes/flow, table | %.1f | %.2f (block data) | %.3f |\n", ht / n, wd / n, wd / ht
 		printf "| bytes/flow, all (indexes, TOAST, side table) | %.1f | %.2f | %.3f |\n", hx / n, wt / n, wt / hx }'
-	awk -v n="$NROWS" -v s="$COMP_S" -v w="$SWAP_MS" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s; writers wait that long, the parent is held ACCESS EXCLUSIVE for the swap only: %s ms before commit) | |\n", n / s, s, w }'
+	awk -v n="$NROWS" -v s="$COMP_S" -v w="$SWAP_MS" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s; the parent is held ACCESS EXCLUSIVE for the swap only: %s ms before commit) | |\n", n / s, s, w }'
+	echo "| writers during compression | | waited $WAITED_MS ms (catch-up scan; $CAUGHT_UP rows written to the day during the build moved to its side table); a writer committing a row every 50 ms into the next day: $W_N inserts, median $W_MED ms, max $W_MAX ms | |"
 	awk -v n="$NROWS" -v h="$HOT_SCAN" -v w="$WARM_SCAN" 'BEGIN {
 		printf "| full scan, all columns, 1 process | %.0f rows/s | %.0f rows/s | %.2f (time) |\n", n / (h / 1000), n / (w / 1000), w / h }'
 	for f in "$WORK"/q/Q?.sql; do

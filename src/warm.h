@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "utils/snapshot.h"
 #include "warmcodec.h"
 
 /* How a column of the relation is carried in blocks. */
@@ -42,5 +43,11 @@ typedef struct WarmPartInfo
  * scan, whose blocks must match its snapshot).
  */
 extern bool warm_lookup_partition(Oid relid, WarmPartInfo *info, bool fresh);
+
+/*
+ * Keep the snapshot a warm_build of a heap read with, for warm_catch_up
+ * (warm_catchup.c) later in the same transaction.
+ */
+extern void warm_remember_build_snapshot(Oid source, Snapshot snapshot);
 
 #endif							/* VPCFLOW_WARM_H */

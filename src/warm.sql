@@ -116,6 +116,14 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'vpcflow_warm_build'
 LANGUAGE C STRICT;
 
+-- Copy the rows of source committed after this transaction's warm_build of
+-- it into side; errors if rows the build read are gone.  Writers must be
+-- stopped by the caller (see compress_partition).
+CREATE FUNCTION vpcflow.warm_catch_up(source regclass, side regclass, built bigint)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'vpcflow_warm_catch_up'
+LANGUAGE C STRICT;
+
 -- Write the rows of each query (one text column) as lines of one gzip file.
 CREATE FUNCTION vpcflow.write_gzip_lines(path text, queries text[])
 RETURNS bigint
@@ -138,12 +146,15 @@ SELECT p.partition, p.lower_bound, p.upper_bound,
 FROM vpcflow.partitions p
 LEFT JOIN vpcflow.warm_partitions w ON w.partition = p.partition;
 
--- Compress the hot partition part into a warm one.  Writers to
--- vpcflow.flows wait while its rows are compressed (EXCLUSIVE lock on the
--- parent only: readers go on); detaching the heap and attaching the foreign
--- table then needs ACCESS EXCLUSIVE on the parent for a few milliseconds,
--- waited for at most maintenance_lock_timeout.  The new partition keeps
--- the old one's name.
+-- Compress the hot partition part into a warm one.  The blocks are built
+-- from a snapshot while ingest goes on, with no lock that stops anyone.
+-- Then writers are stopped (EXCLUSIVE on the parent only, SHARE on the
+-- partition; readers go on) while warm_catch_up rescans the partition and
+-- moves the rows committed during the build into the side table, where
+-- late rows live until the next fold; that is one scan of the day.
+-- Detaching the heap and attaching the foreign table needs ACCESS
+-- EXCLUSIVE on the parent for a few milliseconds.  Both waits are bounded
+-- by maintenance_lock_timeout.  The new partition keeps the old one's name.
 CREATE FUNCTION vpcflow.compress_partition(part regclass)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER
@@ -163,6 +174,8 @@ DECLARE
     lock_wait interval;
     old_lock_timeout text := current_setting('lock_timeout');
     swap_start timestamptz;
+    catch_up_start timestamptz;
+    late bigint;
 BEGIN
     SELECT p.lower_bound, p.upper_bound INTO lo, hi
         FROM vpcflow.partitions p WHERE p.partition = part;
@@ -172,13 +185,6 @@ BEGIN
     END IF;
     SELECT s.warm_block_rows, s.maintenance_lock_timeout INTO block_rows, lock_wait
         FROM vpcflow.settings s;
-    PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
-    -- no writer anywhere in the store while we compress, so nothing is
-    -- missed; then the partition itself (it could be written by name)
-    LOCK TABLE ONLY vpcflow.flows IN EXCLUSIVE MODE;
-    EXECUTE format('LOCK TABLE %s IN SHARE MODE', part);
-    PERFORM set_config('lock_timeout', old_lock_timeout, true);
-
     SELECT c.relname INTO relname FROM pg_class c WHERE c.oid = part;
     tmpname := left(relname, 50) || '_warm';
     side := left(relname, 50) || '_late';
@@ -195,9 +201,15 @@ BEGIN
         VALUES (format('vpcflow.%I', tmpname)::regclass, format('vpcflow.%I', side)::regclass,
                 lo, hi, cols);
     n := vpcflow.warm_build(part, format('vpcflow.%I', tmpname)::regclass, lo, hi, block_rows);
-    hbytes := pg_total_relation_size(part);
 
     PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    -- stop writers: the parent first, in the order ingest locks, then the
+    -- partition itself (it could be written by name)
+    LOCK TABLE ONLY vpcflow.flows IN EXCLUSIVE MODE;
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', part);
+    catch_up_start := clock_timestamp();
+    late := vpcflow.warm_catch_up(part, format('vpcflow.%I', side)::regclass, n);
+    hbytes := pg_total_relation_size(part);
     LOCK TABLE ONLY vpcflow.flows IN ACCESS EXCLUSIVE MODE;
     swap_start := clock_timestamp();    -- held from here to commit
     EXECUTE format('ALTER TABLE vpcflow.flows DETACH PARTITION %s', part);
@@ -211,7 +223,12 @@ BEGIN
             block_bytes = (SELECT coalesce(sum(length(b.data)), 0) FROM vpcflow.warm_blocks b
                            WHERE b.partition = w.partition::oid)
         WHERE w.partition = format('vpcflow.%I', relname)::regclass;
-    -- for the maintenance log: how long the swap held the parent exclusively
+    -- for the maintenance log: how long writers waited, how many rows they
+    -- wrote during the build, how long the swap held the parent exclusively
+    PERFORM set_config('vpcflow_warm.writers_waited_ms',
+                       round((extract(epoch FROM clock_timestamp() - catch_up_start) * 1000)::numeric, 1)::text,
+                       false);
+    PERFORM set_config('vpcflow_warm.caught_up', late::text, false);
     PERFORM set_config('vpcflow_warm.swap_ms',
                        round((extract(epoch FROM clock_timestamp() - swap_start) * 1000)::numeric, 1)::text,
                        false);
@@ -599,8 +616,11 @@ BEGIN
                 PERFORM vpcflow.maintenance_log_write(run, 'compress', p.name, n, before_bytes,
                     after_bytes,
                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
-                    'ok', pg_catalog.format('now warm; writers waited while it was compressed, '
-                        'ACCESS EXCLUSIVE on vpcflow.flows for the swap: %s ms before commit',
+                    'ok', pg_catalog.format('now warm; writers waited %s ms (catch-up: %s rows '
+                        'written during the build moved to the side table), ACCESS EXCLUSIVE on '
+                        'vpcflow.flows for the swap: %s ms before commit',
+                        pg_catalog.current_setting('vpcflow_warm.writers_waited_ms', true),
+                        pg_catalog.current_setting('vpcflow_warm.caught_up', true),
                         pg_catalog.current_setting('vpcflow_warm.swap_ms', true)));
             EXCEPTION WHEN OTHERS THEN
                 PERFORM vpcflow.maintenance_log_write(run, 'compress', p.name, NULL, NULL, NULL, NULL,
@@ -627,8 +647,10 @@ ALTER TABLE vpcflow.warm_partitions OWNER TO vpcflow_admin;
 ALTER TABLE vpcflow.warm_blocks OWNER TO vpcflow_admin;
 GRANT USAGE ON FOREIGN SERVER vpcflow_warm TO vpcflow_admin;
 REVOKE EXECUTE ON FUNCTION vpcflow.warm_build(regclass, regclass, timestamptz, timestamptz, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vpcflow.warm_catch_up(regclass, regclass, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.write_gzip_lines(text, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vpcflow.warm_build(regclass, regclass, timestamptz, timestamptz, integer) TO vpcflow_admin;
+GRANT EXECUTE ON FUNCTION vpcflow.warm_catch_up(regclass, regclass, bigint) TO vpcflow_admin;
 GRANT EXECUTE ON FUNCTION vpcflow.write_gzip_lines(text, text[]) TO vpcflow_admin;
 REVOKE EXECUTE ON FUNCTION vpcflow.compress_partition(regclass) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.fold_partition(regclass) FROM PUBLIC;

@@ -446,6 +446,8 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	AtEOXact_GUC(true, nestlevel);
+	/* every hour was read with the caller's snapshot (read-only cursors) */
+	warm_remember_build_snapshot(source, GetActiveSnapshot());
 	MemoryContextDelete(b.block_cxt);
 	PG_RETURN_INT64(b.rows);
 }
