@@ -112,6 +112,13 @@ typedef enum FlowFieldId
 	FF_RULE_NAME,
 	FF_RTT_MSEC,
 	FF_DSCP,
+	/* GCP: the peer's instance and VPC (the end that is not the reporter) */
+	FF_PEER_ACCOUNT_ID,
+	FF_PEER_INSTANCE_ID,
+	FF_PEER_VPC_ID,
+	FF_PEER_SUBNET_ID,
+	FF_PEER_REGION,
+	FF_PEER_AZ_ID,
 	FF_COUNT
 } FlowFieldId;
 

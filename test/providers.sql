@@ -43,18 +43,19 @@ SELECT is((SELECT pg_temp.j(p) - 'extra' FROM vpcflow.parse(pg_temp.head('gcp-bo
       "action": "ACCEPT", "log_status": "OK", "flow_direction": "egress",
       "account_id": "proj-a", "instance_id": "web-1", "region": "europe-west1",
       "az_id": "europe-west1-b", "vpc_id": "net-a", "subnet_id": "sub-a",
-      "rtt_msec": 3, "dscp": 46}'::jsonb,
-    'GCP SRC report: 5-tuple, int64-as-string counters, nanoseconds cut to microseconds, the reporter''s instance and VPC in columns');
+      "rtt_msec": 3, "dscp": 46,
+      "peer_account_id": "proj-a", "peer_instance_id": "db-1", "peer_region": "europe-west1",
+      "peer_az_id": "europe-west1-c", "peer_vpc_id": "net-a", "peer_subnet_id": "sub-b"}'::jsonb,
+    'GCP SRC report: 5-tuple, int64-as-string counters, nanoseconds cut to microseconds, the reporter''s instance and VPC in columns, the peer''s in peer_ columns');
 
-SELECT is((SELECT extra FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 1))),
-    '{"dest_instance": {"project_id": "proj-a", "vm_name": "db-1", "region": "europe-west1", "zone": "europe-west1-c"},
-      "dest_vpc": {"project_id": "proj-a", "vpc_name": "net-a", "subnetwork_name": "sub-b"}}'::jsonb,
-    'GCP SRC report: the peer''s instance and VPC are kept in extra');
+SELECT is((SELECT extra FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 1))), NULL::jsonb,
+    'GCP SRC report: nothing left for extra when the peer''s instance and VPC have only mapped members');
 
-SELECT is((SELECT ARRAY[flow_direction::text, instance_id::text, subnet_id::text, (extra ? 'src_instance')::text]
+SELECT is((SELECT ARRAY[flow_direction::text, instance_id::text, subnet_id::text, peer_instance_id::text,
+                        peer_subnet_id::text, (extra IS NULL)::text]
            FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 2)) WHERE bytes = 1180),
-    ARRAY['ingress', 'db-1', 'sub-b', 'true'],
-    'GCP DEST report: ingress, the receiving VM in columns, the sender in extra');
+    ARRAY['ingress', 'db-1', 'sub-b', 'web-1', 'sub-a', 'true'],
+    'GCP DEST report: ingress, the receiving VM in columns, the sender in peer_ columns');
 
 SELECT throws_ok($$SELECT * FROM vpcflow.parse(pg_temp.f('gcp-both-ends.ndjson'))$$, '22P02',
     'invalid flow-log record in input line 6, field connection.src_ip: ',
