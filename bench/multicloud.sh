@@ -21,9 +21,10 @@
 #                BRIN start), measured the same way
 # The cluster runs with max_parallel_maintenance_workers = 0, so index
 # builds happen in the backend and its CPU time is the whole cost.  The
-# ingest's CPU is split into SHA-256 of the file (pg_read_binary_file +
-# sha256 in the same backend), index builds (REINDEX of the loaded
-# partition) and the rest (read, parse, convert, insert).  Also: bytes per
+# ingest's CPU is split, approximately, into the file (read into memory
+# and its SHA-256: pg_read_binary_file + sha256 in the same kind of
+# backend), index builds (REINDEX of the loaded partition) and the rest
+# (parse, convert, insert).  Also: bytes per
 # flow of each store.  Ratios are against AWS text ingest and plain COPY
 # in the same run, per CPU-second.  Needs root (the cluster belongs to
 # postgres); the PostgreSQL tree is VPCFLOW_PGBIN's, else pg_config's.
@@ -199,11 +200,12 @@ mb() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1048576 }'; }
 	fi
 	echo "| plain COPY (CSV of the shared columns) + btree/BRIN | $(mb "$(stat -c %s "$DATA/gen/plain.csv")") | | $PLAIN | $(ratio "$PLAIN" "$(rate "${CPU[aws]}")")x | 1.00x | $PLAIN_WALL | $PLAIN_BYTES |"
 	echo
-	echo "Where the ingesting backend's CPU goes, microseconds per flow (SHA-256: of the file, read by"
-	echo "pg_read_binary_file; index builds: REINDEX of the loaded partition; the rest: reading the file"
-	echo "again, parsing, converting, inserting):"
+	echo "Where the ingesting backend's CPU goes, microseconds per flow. File: reading it into memory"
+	echo "and its SHA-256 (pg_read_binary_file + sha256; ingest_file hashes the file, then reads it"
+	echo "whole). Index builds: REINDEX of the loaded partition. The rest: parsing, converting, inserting."
+	echo "Each part is measured apart, so the split is approximate:"
 	echo
-	echo "| input | ingest_file | SHA-256 | index builds | the rest |"
+	echo "| input | ingest_file | file: read + SHA-256 | index builds | the rest |"
 	echo "|---|---|---|---|---|"
 	for entry in "${FILES[@]}"; do
 		fmt=${entry%%:*}

@@ -4,7 +4,8 @@
  *		into a row (see cloudflow.h; the mapping is in docs/providers.md).
  *
  * One pass over the entry: the members of the small objects we map
- * (connection, the instances, the VPCs, network_service) are noted as the
+ * (connection, the instances, VPCs and locations, network_service) are
+ * noted as the
  * pass meets them, so no object is scanned twice; keys are compared in
  * place, in the document.  The values noted are read afterwards, once the
  * reporter (which may come last) says which end is which.
@@ -22,17 +23,19 @@ enum
 {
 	G_CONNECTION, G_BYTES, G_PACKETS, G_RTT, G_START, G_END, G_REPORTER,
 	G_SRC_INSTANCE, G_DEST_INSTANCE, G_SRC_VPC, G_DEST_VPC, G_NETWORK_SERVICE,
+	G_SRC_LOCATION, G_DEST_LOCATION,
 	G_NKEYS
 };
 static const char *const gcp_keys[G_NKEYS] = {
 	"connection", "bytes_sent", "packets_sent", "rtt_msec", "start_time", "end_time",
-	"reporter", "src_instance", "dest_instance", "src_vpc", "dest_vpc", "network_service"
+	"reporter", "src_instance", "dest_instance", "src_vpc", "dest_vpc", "network_service",
+	"src_location", "dest_location"
 };
 
 /* The members noted in each mapped object, by its kind. */
 enum
 {
-	O_NONE, O_CONNECTION, O_INSTANCE, O_VPC, O_NETWORK_SERVICE
+	O_NONE, O_CONNECTION, O_INSTANCE, O_VPC, O_NETWORK_SERVICE, O_LOCATION
 };
 typedef struct Name
 {
@@ -47,6 +50,8 @@ static const Name inst_names[] = {N("project_id"), N("vm_name"), N("region"), N(
 static const Name vpc_names[] = {N("project_id"), N("vpc_name"), N("subnetwork_name"),
 N("subnetwork_region"), {NULL, 0}};
 static const Name ns_names[] = {N("dscp"), {NULL, 0}};
+static const Name loc_names[] = {N("asn"), N("country"), N("continent"), N("region"), N("city"),
+{NULL, 0}};
 #undef N
 
 /* A payload member we map: where its key and value are. */
@@ -87,6 +92,9 @@ object_kind(int k)
 			return O_VPC;
 		case G_NETWORK_SERVICE:
 			return O_NETWORK_SERVICE;
+		case G_SRC_LOCATION:
+		case G_DEST_LOCATION:
+			return O_LOCATION;
 	}
 	return O_NONE;
 }
@@ -104,6 +112,8 @@ object_names(int kind)
 			return vpc_names;
 		case O_NETWORK_SERVICE:
 			return ns_names;
+		case O_LOCATION:
+			return loc_names;
 	}
 	return NULL;
 }
@@ -146,9 +156,15 @@ payload_key(const char *key, size_t klen)
 				return G_PACKETS;
 			if (key_eq(key, klen, "src_instance", 12))
 				return G_SRC_INSTANCE;
+			if (key_eq(key, klen, "src_location", 12))
+				return G_SRC_LOCATION;
 			return -1;
 		case 13:
-			return key_eq(key, klen, "dest_instance", 13) ? G_DEST_INSTANCE : -1;
+			if (key_eq(key, klen, "dest_instance", 13))
+				return G_DEST_INSTANCE;
+			if (key_eq(key, klen, "dest_location", 13))
+				return G_DEST_LOCATION;
+			return -1;
 		case 15:
 			return key_eq(key, klen, "network_service", 15) ? G_NETWORK_SERVICE : -1;
 	}
@@ -303,45 +319,51 @@ keep_member(CloudReader *r, const GcpMember *m)
 }
 
 /*
- * A text or id field from the string at at, unless the field already has
- * a value: then *differs says whether this one is another value (so the
- * object must be kept in extra not to lose it).
+ * A text or id field from the value at at: 1 when it was read (absent,
+ * null and "" are no value), 0 when it is not a string (of at most 16 kB),
+ * -1 on malformed JSON.  When the field already has a value, this one is
+ * not stored; *differs tells whether it was another value.
  */
-static bool
-set_text_once(CloudReader *r, int f, size_t at, const char *what, bool *differs)
+static int
+text_once(CloudReader *r, int f, size_t at, bool *differs)
 {
-	FlowStr		old;
-	FlowStr		s;
 	size_t		mark = r->arena_used;
+	FlowStr		s;
 	int			rc;
 
-	if (!flow_row_has(&r->row, f))
-		return cf_set_text(r, f, at, what);
 	if (at == 0 || cf_at_char(r, at, 'n'))
-		return true;
-	old = r->row.v[f].str;
+		return 1;
 	rc = cf_arena_string(r, at, &s);
-	if (rc < 0)
-		return false;
-	if (rc == 0)
+	if (rc <= 0)
+		return rc;
+	if (s.len == 0)
+		return 1;
+	if (!flow_row_has(&r->row, f))
 	{
-		cf_bad_in(r, what, "expected a string (of at most 16 kB)");
-		return true;
+		r->row.v[f].str = s;
+		r->row.present[f >> 6] |= UINT64_C(1) << (f & 63);
+		return 1;
 	}
-	if (s.len > 0 && (s.len != old.len || memcmp(s.ptr, old.ptr, s.len) != 0))
+	if (s.len != r->row.v[f].str.len || memcmp(s.ptr, r->row.v[f].str.ptr, s.len) != 0)
 		*differs = true;
 	r->arena_used = mark;
-	return true;
+	return 1;
 }
 
 /*
- * Fields from a mapped instance, VPC or network_service object (noted by
- * the pass) into fields[] (by member, up to FF_COUNT).  The object is kept whole in
- * extra when it has members we do not map, or a value its column already
- * holds differently (a shared VPC's host project, say).
+ * Fields from a mapped instance, VPC, location or network_service object
+ * (noted by the pass) into fields[] (by member, up to FF_COUNT); what and
+ * int_field name the object and its integer member in errors.  The object
+ * is kept whole in extra when it has members we do not map, or a value its
+ * column already holds differently (a shared VPC's host project, say).
+ * The reporter's objects and network_service must be well typed (strict);
+ * a peer's value that is not an object, or a member of the wrong type, is
+ * kept in extra as it is instead, as all peer values were before they had
+ * columns.
  */
 static bool
-gcp_object(CloudReader *r, const GcpMember *m, const int *fields, const char *what)
+gcp_object(CloudReader *r, const GcpMember *m, const int *fields, const char *what,
+		   const char *int_field, bool strict)
 {
 	bool		keep;
 
@@ -349,23 +371,47 @@ gcp_object(CloudReader *r, const GcpMember *m, const int *fields, const char *wh
 		return true;
 	if (!m->scanned)
 	{
-		cf_bad_in(r, what, "expected an object");
+		if (strict)
+			cf_bad_in(r, what, "expected an object");
+		else
+			keep_member(r, m);
 		return true;
 	}
 	keep = m->other;
 	for (int i = 0; i < MAX_OBJ_KEYS && fields[i] != FF_COUNT; i++)
 	{
 		int			f = fields[i];
+		int			rc;
 
-		if (m->sub[i] == 0)
+		if (m->sub[i] == 0 || cf_at_char(r, m->sub[i], 'n'))
 			continue;
-		if (f == FF_DSCP)
+		if (flow_fields[f].kind == FK_INT16 || flow_fields[f].kind == FK_INT64)
 		{
-			if (!cf_set_int(r, FF_DSCP, m->sub[i], true, 63, "network_service.dscp"))
-				return false;
+			/* dscp is six bits; an AS number fits in 32 */
+			int64_t		max = f == FF_DSCP ? 63 : INT64_C(4294967295);
+			int64_t		v;
+
+			rc = cf_int_value(r, m->sub[i], true, max, &v);
+			if (rc > 0)
+				flow_row_set(&r->row, f, v);
+			else if (rc == 0 && strict)
+			{
+				char		msg[80];
+
+				snprintf(msg, sizeof(msg), "expected an integer 0..%lld", (long long) max);
+				cf_bad_in(r, int_field, msg);
+			}
 		}
-		else if (!set_text_once(r, f, m->sub[i], what, &keep))
+		else
+		{
+			rc = text_once(r, f, m->sub[i], &keep);
+			if (rc == 0 && strict)
+				cf_bad_in(r, what, "expected a string (of at most 16 kB)");
+		}
+		if (rc < 0)
 			return false;
+		if (rc == 0)
+			keep = true;
 	}
 	if (keep)
 		keep_member(r, m);
@@ -383,6 +429,8 @@ cf_gcp_entry(CloudReader *r, int level)
 	static const int peer_vpc[] = {FF_PEER_ACCOUNT_ID, FF_PEER_VPC_ID, FF_PEER_SUBNET_ID,
 	FF_PEER_REGION, FF_COUNT};
 	static const int ns_fields[] = {FF_DSCP, FF_COUNT};
+	static const int peer_loc[] = {FF_PEER_ASN, FF_PEER_COUNTRY, FF_PEER_CONTINENT,
+	FF_PEER_GEO_REGION, FF_PEER_CITY, FF_COUNT};
 	GcpEntry	e;
 	size_t		start = r->js.pos;
 	size_t		end;
@@ -455,32 +503,36 @@ cf_gcp_entry(CloudReader *r, int level)
 	{
 		int			li = local == 0 ? G_SRC_INSTANCE : G_DEST_INSTANCE;
 		int			lv = local == 0 ? G_SRC_VPC : G_DEST_VPC;
-		int			pi = local == 0 ? G_DEST_INSTANCE : G_SRC_INSTANCE;
-		int			pv = local == 0 ? G_DEST_VPC : G_SRC_VPC;
+		int			ll = local == 0 ? G_SRC_LOCATION : G_DEST_LOCATION;
+		const int	peer[3] = {local == 0 ? G_DEST_INSTANCE : G_SRC_INSTANCE,
+		local == 0 ? G_DEST_VPC : G_SRC_VPC, local == 0 ? G_DEST_LOCATION : G_SRC_LOCATION};
+		const int  *peer_fields[3] = {peer_inst, peer_vpc, peer_loc};
 
-		if (!gcp_object(r, &e.m[li], local_inst, gcp_keys[li]) ||
-			!gcp_object(r, &e.m[lv], local_vpc, gcp_keys[lv]))
+		if (!gcp_object(r, &e.m[li], local_inst, gcp_keys[li], NULL, true) ||
+			!gcp_object(r, &e.m[lv], local_vpc, gcp_keys[lv], NULL, true))
 			return -1;
 
 		/*
-		 * The peer's objects fill the peer_ columns; one that is not an
-		 * object (or is empty) is kept in extra as it is, as before there
-		 * were such columns.
+		 * The peer's objects fill the peer_ columns.  A location of the
+		 * reporter's own end (GCP gives locations for outside addresses
+		 * only) would be kept in extra as it is.
 		 */
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < 3; k++)
 		{
-			const GcpMember *m = &e.m[k == 0 ? pi : pv];
+			const GcpMember *m = &e.m[peer[k]];
 
-			if (m->at == 0 || cf_at_char(r, m->at, 'n') ||
-				cf_is_empty_value(r, m->at, m->value_end))
+			if (m->at == 0 || cf_is_empty_value(r, m->at, m->value_end))
 				continue;
-			if (!m->scanned)
-				keep_member(r, m);
-			else if (!gcp_object(r, m, k == 0 ? peer_inst : peer_vpc, gcp_keys[k == 0 ? pi : pv]))
+			if (!gcp_object(r, m, peer_fields[k], gcp_keys[peer[k]],
+							local == 0 ? "dest_location.asn" : "src_location.asn", false))
 				return -1;
 		}
+		if (e.m[ll].at != 0 && !cf_at_char(r, e.m[ll].at, 'n') &&
+			!cf_is_empty_value(r, e.m[ll].at, e.m[ll].value_end))
+			keep_member(r, &e.m[ll]);
 	}
-	if (!gcp_object(r, &e.m[G_NETWORK_SERVICE], ns_fields, "network_service"))
+	if (!gcp_object(r, &e.m[G_NETWORK_SERVICE], ns_fields, "network_service",
+					"network_service.dscp", true))
 		return -1;
 
 	/* unmapped payload members, verbatim */

@@ -62,14 +62,15 @@ SELECT throws_ok($$SELECT * FROM vpcflow.parse(pg_temp.f('gcp-both-ends.ndjson')
     'parse() of a document with a bad entry names its line and field');
 
 SELECT is((SELECT ARRAY[srcport::text, dstport::text, protocol::text, start_time::text,
-                        (extra -> 'dest_location' ->> 'country')]
+                        peer_country, peer_continent, (extra IS NULL)::text]
            FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 5)) WHERE protocol = 1),
-    ARRAY[NULL, NULL, '1', '2024-03-01 09:59:59+00', 'deu'],
-    'GCP ICMP: no ports (NULL), a +02:00 RFC 3339 offset, dest_location in extra');
+    ARRAY[NULL, NULL, '1', '2024-03-01 09:59:59+00', 'deu', 'Europe', 'true'],
+    'GCP ICMP: no ports (NULL), a +02:00 RFC 3339 offset, dest_location in peer_ columns');
 
-SELECT is((SELECT ARRAY[srcport::text, dstport::text, protocol::text, extra::text, instance_id::text]
+SELECT is((SELECT ARRAY[srcport::text, dstport::text, protocol::text, (extra IS NULL)::text,
+                        instance_id::text, peer_country, (peer_instance_id IS NULL)::text]
            FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 5)) WHERE bytes = 500),
-    ARRAY['443', '51000', '6', '{"src_location": {"country": "usa"}}', 'db-1'],
+    ARRAY['443', '51000', '6', 'true', 'db-1', 'usa', 'true'],
     'GCP bare payload: float ports 443.0 read as integers, empty {} objects not kept');
 
 SELECT is((SELECT ARRAY[host(srcaddr), bytes::text, packets::text, (extra ? 'src_gke_details')::text]

@@ -121,9 +121,38 @@ test_gcp_values(void)
 	CHECK(last.v[FF_BYTES].i == INT64_C(9223372036854775807));
 
 	/* extra: unmapped members verbatim, empty ones dropped, \u0000 refused */
-	gcp("", ",\"src_location\":{},\"dest_location\":{\"country\":\"deu\"},\"x\":[],\"y\":\"\"");
+	gcp("", ",\"src_location\":{},\"dest_location\":{\"country\":\"deu\"},\"x\":[],\"y\":\"\",\"z\":{\"a\":1}");
 	CHECK_INT(nrows, 1);
-	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"dest_location\":{\"country\":\"deu\"}}");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"z\":{\"a\":1}}");
+	/* the peer's location fills the peer_ columns; the reporter's own is kept in extra */
+	CHECK_MEM(last.v[FF_PEER_COUNTRY].str.ptr, last.v[FF_PEER_COUNTRY].str.len, "deu");
+	gcp("", ",\"dest_location\":{\"asn\":15169,\"city\":\"Zurich\",\"continent\":\"Europe\","
+		"\"country\":\"che\",\"region\":\"Zurich\"},\"src_location\":{\"country\":\"usa\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(last.v[FF_PEER_ASN].i == 15169);
+	CHECK_MEM(last.v[FF_PEER_CITY].str.ptr, last.v[FF_PEER_CITY].str.len, "Zurich");
+	CHECK_MEM(last.v[FF_PEER_CONTINENT].str.ptr, last.v[FF_PEER_CONTINENT].str.len, "Europe");
+	CHECK_MEM(last.v[FF_PEER_COUNTRY].str.ptr, last.v[FF_PEER_COUNTRY].str.len, "che");
+	CHECK_MEM(last.v[FF_PEER_GEO_REGION].str.ptr, last.v[FF_PEER_GEO_REGION].str.len, "Zurich");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"src_location\":{\"country\":\"usa\"}}");
+	/* a peer member of another type, or an unknown one: the object is kept whole too */
+	gcp("", ",\"dest_location\":{\"asn\":\"AS15169\",\"country\":\"che\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(!flow_row_has(&last, FF_PEER_ASN));
+	CHECK_MEM(last.v[FF_PEER_COUNTRY].str.ptr, last.v[FF_PEER_COUNTRY].str.len, "che");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len,
+			  "{\"dest_location\":{\"asn\":\"AS15169\",\"country\":\"che\"}}");
+	gcp("", ",\"dest_location\":{\"asn\":\"64512\",\"postal\":\"8000\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(last.v[FF_PEER_ASN].i == 64512);
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"dest_location\":{\"asn\":\"64512\",\"postal\":\"8000\"}}");
+	/* the reporter's objects must be well typed */
+	gcp("", ",\"src_instance\":{\"vm_name\":7}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "src_instance");
+	gcp("", ",\"network_service\":{\"dscp\":64}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "network_service.dscp");
 	gcp("", ",\"note\":\"a\\u0000b\"");
 	CHECK_INT(nbad, 1);
 	gcp("", ",\"note\":\"a\\\\u0000b\"");
