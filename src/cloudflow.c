@@ -397,8 +397,13 @@ cf_extra_add(CloudReader *r, const char *key, size_t klen, size_t vstart, size_t
 		return;
 	}
 	/* PostgreSQL's jsonb cannot hold U+0000: an escaped \u0000 is an error */
-	for (size_t p = vstart; p + 6 <= vend; p++)
-		if (memcmp(r->js.buf + p, "\\u0000", 6) == 0)
+	for (const char *bs = memchr(r->js.buf + vstart, '\\', vend - vstart);
+		 bs != NULL && (size_t) (bs - r->js.buf) + 6 <= vend;
+		 bs = memchr(bs + 1, '\\', vend - (size_t) (bs + 1 - r->js.buf)))
+	{
+		size_t		p = (size_t) (bs - r->js.buf);
+
+		if (memcmp(bs, "\\u0000", 6) == 0)
 		{
 			size_t		nbs = 0;
 
@@ -410,6 +415,7 @@ cf_extra_add(CloudReader *r, const char *key, size_t klen, size_t vstart, size_t
 				return;
 			}
 		}
+	}
 	r->extra[r->extra_len] = r->extra_len == 0 ? '{' : ',';
 	r->extra_len++;
 	memcpy(r->extra + r->extra_len, key, klen);
@@ -612,17 +618,22 @@ cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 		{
 			size_t		start = r->js.pos;
 			size_t		full = r->js.len;
+			const char *nl = NULL;
+			size_t		line = 0;
 			int			rc;
 
 			/* NDJSON: an object may not run into the next line */
 			if (ndjson)
 			{
-				const char *nl = memchr(r->js.buf + start, '\n', full - start);
-
+				nl = memchr(r->js.buf + start, '\n', full - start);
 				r->js.len = nl ? (size_t) (nl - r->js.buf) : full;
+				line = json_line_at(&r->js, start);
 			}
 			rc = top_value(r, 1);
 			r->js.len = full;
+			/* the next line starts after nl: its number is known, not scanned for */
+			if (nl != NULL && r->js.lc_pos <= (size_t) (nl - r->js.buf) + 1)
+				json_line_note(&r->js, (size_t) (nl - r->js.buf) + 1, line + 1);
 			if (rc < 0 && !(ndjson && skip_broken_line(r, start)))
 				goto fail;
 		}

@@ -2,6 +2,13 @@
  * cloudflow_gcp.c
  *		GCP VPC Flow Logs: one Cloud Logging entry (or bare jsonPayload)
  *		into a row (see cloudflow.h; the mapping is in docs/providers.md).
+ *
+ * One pass over the entry: the members of the small objects we map
+ * (connection, the instances, VPCs and locations, network_service) are
+ * noted as the
+ * pass meets them, so no object is scanned twice; keys are compared in
+ * place, in the document.  The values noted are read afterwards, once the
+ * reporter (which may come last) says which end is which.
  */
 #include "cloudflow_int.h"
 
@@ -9,23 +16,59 @@
 #include <string.h>
 
 #define MAX_EXTRA	32			/* extra candidates per entry */
+#define MAX_OBJ_KEYS 5			/* members noted per mapped object */
 
+/* The payload members we map. */
 enum
 {
 	G_CONNECTION, G_BYTES, G_PACKETS, G_RTT, G_START, G_END, G_REPORTER,
 	G_SRC_INSTANCE, G_DEST_INSTANCE, G_SRC_VPC, G_DEST_VPC, G_NETWORK_SERVICE,
+	G_SRC_LOCATION, G_DEST_LOCATION,
 	G_NKEYS
 };
 static const char *const gcp_keys[G_NKEYS] = {
 	"connection", "bytes_sent", "packets_sent", "rtt_msec", "start_time", "end_time",
-	"reporter", "src_instance", "dest_instance", "src_vpc", "dest_vpc", "network_service"
+	"reporter", "src_instance", "dest_instance", "src_vpc", "dest_vpc", "network_service",
+	"src_location", "dest_location"
 };
+
+/* The members noted in each mapped object, by its kind. */
+enum
+{
+	O_NONE, O_CONNECTION, O_INSTANCE, O_VPC, O_NETWORK_SERVICE, O_LOCATION
+};
+typedef struct Name
+{
+	const char *s;
+	size_t		len;
+} Name;
+
+#define N(s) {s, sizeof(s) - 1}
+static const Name conn_names[] = {N("src_ip"), N("dest_ip"), N("src_port"), N("dest_port"),
+N("protocol"), {NULL, 0}};
+static const Name inst_names[] = {N("project_id"), N("vm_name"), N("region"), N("zone"), {NULL, 0}};
+static const Name vpc_names[] = {N("project_id"), N("vpc_name"), N("subnetwork_name"),
+N("subnetwork_region"), {NULL, 0}};
+static const Name ns_names[] = {N("dscp"), {NULL, 0}};
+static const Name loc_names[] = {N("asn"), N("country"), N("continent"), N("region"), N("city"),
+{NULL, 0}};
+#undef N
+
+/* A payload member we map: where its key and value are. */
+typedef struct GcpMember
+{
+	size_t		at;				/* value offset, 0 = absent */
+	size_t		key_raw[2];
+	size_t		value_end;
+	/* an object of a kind we map: its members' value offsets */
+	bool		scanned;
+	bool		other;			/* it has members we do not map */
+	size_t		sub[MAX_OBJ_KEYS];
+} GcpMember;
 
 typedef struct GcpEntry
 {
-	size_t		at[G_NKEYS];	/* value offsets, 0 = absent */
-	size_t		key_raw[G_NKEYS][2];
-	size_t		value_end[G_NKEYS];
+	GcpMember	m[G_NKEYS];
 	size_t		log_name;
 	bool		has_payload;
 	int			nextra;			/* members kept verbatim in extra */
@@ -34,11 +77,148 @@ typedef struct GcpEntry
 	bool		extra_top[MAX_EXTRA];	/* a LogEntry member, not payload */
 } GcpEntry;
 
+static int
+object_kind(int k)
+{
+	switch (k)
+	{
+		case G_CONNECTION:
+			return O_CONNECTION;
+		case G_SRC_INSTANCE:
+		case G_DEST_INSTANCE:
+			return O_INSTANCE;
+		case G_SRC_VPC:
+		case G_DEST_VPC:
+			return O_VPC;
+		case G_NETWORK_SERVICE:
+			return O_NETWORK_SERVICE;
+		case G_SRC_LOCATION:
+		case G_DEST_LOCATION:
+			return O_LOCATION;
+	}
+	return O_NONE;
+}
+
+static const Name *
+object_names(int kind)
+{
+	switch (kind)
+	{
+		case O_CONNECTION:
+			return conn_names;
+		case O_INSTANCE:
+			return inst_names;
+		case O_VPC:
+			return vpc_names;
+		case O_NETWORK_SERVICE:
+			return ns_names;
+		case O_LOCATION:
+			return loc_names;
+	}
+	return NULL;
+}
+
+/* key[0..klen) equals name, by length first */
+static inline bool
+key_eq(const char *key, size_t klen, const char *name, size_t nlen)
+{
+	return klen == nlen && memcmp(key, name, nlen) == 0;
+}
+
+/* The payload member a key names, or -1. */
+static int
+payload_key(const char *key, size_t klen)
+{
+	switch (klen)
+	{
+		case 7:
+			return key_eq(key, klen, "src_vpc", 7) ? G_SRC_VPC : -1;
+		case 8:
+			if (key_eq(key, klen, "end_time", 8))
+				return G_END;
+			if (key_eq(key, klen, "rtt_msec", 8))
+				return G_RTT;
+			if (key_eq(key, klen, "reporter", 8))
+				return G_REPORTER;
+			if (key_eq(key, klen, "dest_vpc", 8))
+				return G_DEST_VPC;
+			return -1;
+		case 10:
+			if (key_eq(key, klen, "connection", 10))
+				return G_CONNECTION;
+			if (key_eq(key, klen, "bytes_sent", 10))
+				return G_BYTES;
+			if (key_eq(key, klen, "start_time", 10))
+				return G_START;
+			return -1;
+		case 12:
+			if (key_eq(key, klen, "packets_sent", 12))
+				return G_PACKETS;
+			if (key_eq(key, klen, "src_instance", 12))
+				return G_SRC_INSTANCE;
+			if (key_eq(key, klen, "src_location", 12))
+				return G_SRC_LOCATION;
+			return -1;
+		case 13:
+			if (key_eq(key, klen, "dest_instance", 13))
+				return G_DEST_INSTANCE;
+			if (key_eq(key, klen, "dest_location", 13))
+				return G_DEST_LOCATION;
+			return -1;
+		case 15:
+			return key_eq(key, klen, "network_service", 15) ? G_NETWORK_SERVICE : -1;
+	}
+	return -1;
+}
+
+/*
+ * The members of a mapped object whose '{' is at js.pos: the value offsets
+ * of names[] into sub[] (the last of duplicates wins), *other when it has
+ * any other member.  Everything is validated; js.pos ends after the '}'.
+ */
+static int
+object_members(CloudReader *r, int level, const Name *names, size_t *sub, bool *other)
+{
+	bool		first = true;
+	int			m;
+
+	*other = false;
+	for (int i = 0; i < MAX_OBJ_KEYS; i++)
+		sub[i] = 0;
+	r->js.pos++;
+	while ((m = json_next_member(&r->js, &first)) > 0)
+	{
+		char		buf[MAX_KEY];
+		const char *key;
+		size_t		klen;
+		int			i;
+
+		if (json_member_key(&r->js, &key, &klen, buf, sizeof(buf)) < 0)
+			return -1;
+		for (i = 0; names[i].s != NULL; i++)
+			if (key_eq(key, klen, names[i].s, names[i].len))
+				break;
+		if (names[i].s != NULL)
+			sub[i] = r->js.pos;
+		else
+			*other = true;
+		if (r->js.pos < r->js.len && r->js.buf[r->js.pos] == '"')
+		{
+			if (json_skip_string(&r->js, &r->js.pos) < 0)
+				return -1;
+		}
+		else if (json_skip_value(&r->js, level) < 0)
+			return -1;
+	}
+	return m;
+}
+
 /*
  * The members of a LogEntry (payload = false) or of its jsonPayload (or
- * of a bare payload).  Payload members we map are noted; the others are
- * extra candidates (a LogEntry's own members only count when the entry has
- * no jsonPayload, i.e. it is itself the payload).
+ * of a bare payload), js.pos just after its '{'.  Payload members we map
+ * are noted; the others are extra candidates (a LogEntry's own members
+ * only count when the entry has no jsonPayload, i.e. it is itself the
+ * payload).
  */
 static int
 gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
@@ -48,17 +228,30 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 
 	while ((m = json_next_member(&r->js, &first)) > 0)
 	{
-		char		key[MAX_KEY];
+		char		buf[MAX_KEY];
+		const char *key;
 		size_t		klen,
-					ks,
+					ks = r->js.pos,
 					ke,
 					at;
-		int			k = -1;
+		int			k;
+		int			kind;
 
-		if (cf_member_key(r, key, &klen, &ks, &ke) < 0)
+		if (json_member_key(&r->js, &key, &klen, buf, sizeof(buf)) < 0)
 			return -1;
+		/* the raw key: its quotes and bytes, before the ':' */
+		ke = (key == buf) ? 0 : (size_t) (key - r->js.buf) + klen + 1;
 		at = r->js.pos;
-		if (!payload && key_is(key, klen, "jsonPayload") && cf_at_char(r, at, '{'))
+		if (ke == 0)
+		{
+			/* an escaped key: find its end again for the raw span */
+			size_t		p = ks;
+
+			if (json_skip_string(&r->js, &p) < 0)
+				return -1;
+			ke = p;
+		}
+		if (!payload && key_eq(key, klen, "jsonPayload", 11) && cf_at_char(r, at, '{'))
 		{
 			e->has_payload = true;
 			r->js.pos++;
@@ -66,20 +259,38 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 				return -1;
 			continue;
 		}
-		if (!payload && key_is(key, klen, "logName"))
+		if (!payload && key_eq(key, klen, "logName", 7))
+		{
 			e->log_name = at;
+			k = -1;
+		}
 		else
-			for (int i = 0; i < G_NKEYS; i++)
-				if (key_is(key, klen, gcp_keys[i]))
-					k = i;
-		if (json_skip_value(&r->js, level) < 0)
-			return -1;
+			k = payload_key(key, klen);
+		kind = k >= 0 ? object_kind(k) : O_NONE;
+		if (kind != O_NONE && cf_at_char(r, at, '{'))
+		{
+			if (object_members(r, level + 1, object_names(kind), e->m[k].sub, &e->m[k].other) < 0)
+				return -1;
+			e->m[k].scanned = true;
+		}
+		else
+		{
+			if (k >= 0)
+				e->m[k].scanned = false;
+			if (cf_at_char(r, at, '"'))
+			{
+				if (json_skip_string(&r->js, &r->js.pos) < 0)
+					return -1;
+			}
+			else if (json_skip_value(&r->js, level) < 0)
+				return -1;
+		}
 		if (k >= 0)
 		{
-			e->at[k] = at;
-			e->key_raw[k][0] = ks;
-			e->key_raw[k][1] = ke;
-			e->value_end[k] = r->js.pos;
+			e->m[k].at = at;
+			e->m[k].key_raw[0] = ks;
+			e->m[k].key_raw[1] = ke;
+			e->m[k].value_end = r->js.pos;
 		}
 		else if (e->log_name != at && !cf_is_empty_value(r, at, r->js.pos))
 		{
@@ -99,79 +310,131 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 	return m;
 }
 
+/* Keep a payload member verbatim in extra. */
+static void
+keep_member(CloudReader *r, const GcpMember *m)
+{
+	cf_extra_add(r, r->js.buf + m->key_raw[0], m->key_raw[1] - m->key_raw[0], m->at,
+				 m->value_end);
+}
+
 /*
- * Strings of a GCP object (instance, vpc, network_service) into fields;
- * names[i] -> fields[i] (-1: read nothing).  *other: it has members we do
- * not map, so the object is kept in extra too.
+ * A text or id field from the value at at: 1 when it was read (absent,
+ * null and "" are no value), 0 when it is not a string (of at most 16 kB),
+ * -1 on malformed JSON.  When the field already has a value, this one is
+ * not stored; *differs tells whether it was another value.
  */
 static int
-gcp_object(CloudReader *r, size_t at, int level, const char *const *names, const int *fields,
-		   int n, const char *what, bool *other)
+text_once(CloudReader *r, int f, size_t at, bool *differs)
 {
-	bool		first = true;
-	int			m;
+	size_t		mark = r->arena_used;
+	FlowStr		s;
+	int			rc;
 
-	*other = false;
 	if (at == 0 || cf_at_char(r, at, 'n'))
-		return 0;
-	if (!cf_at_char(r, at, '{'))
+		return 1;
+	rc = cf_arena_string(r, at, &s);
+	if (rc <= 0)
+		return rc;
+	if (s.len == 0)
+		return 1;
+	if (!flow_row_has(&r->row, f))
 	{
-		cf_bad_in(r, what, "expected an object");
-		return 0;
+		r->row.v[f].str = s;
+		r->row.present[f >> 6] |= UINT64_C(1) << (f & 63);
+		return 1;
 	}
-	r->js.pos = at + 1;
-	while ((m = json_next_member(&r->js, &first)) > 0)
-	{
-		char		key[MAX_KEY];
-		size_t		klen,
-					ks,
-					ke,
-					vat;
-		int			k = -1;
+	if (s.len != r->row.v[f].str.len || memcmp(s.ptr, r->row.v[f].str.ptr, s.len) != 0)
+		*differs = true;
+	r->arena_used = mark;
+	return 1;
+}
 
-		if (cf_member_key(r, key, &klen, &ks, &ke) < 0)
-			return -1;
-		vat = r->js.pos;
-		for (int i = 0; i < n; i++)
-			if (key_is(key, klen, names[i]))
-				k = i;
-		if (json_skip_value(&r->js, level) < 0)
-			return -1;
-		if (k < 0 || fields[k] < 0)
-		{
-			if (k < 0)
-				*other = true;
-			continue;
-		}
-		if (fields[k] == FF_DSCP)
-		{
-			if (!cf_set_int(r, FF_DSCP, vat, true, 63, "network_service.dscp"))
-				return -1;
-		}
-		else if (!flow_row_has(&r->row, fields[k]) && !cf_set_text(r, fields[k], vat, what))
-			return -1;
+/*
+ * Fields from a mapped instance, VPC, location or network_service object
+ * (noted by the pass) into fields[] (by member, up to FF_COUNT); what and
+ * int_field name the object and its integer member in errors.  The object
+ * is kept whole in extra when it has members we do not map, or a value its
+ * column already holds differently (a shared VPC's host project, say).
+ * The reporter's objects and network_service must be well typed (strict);
+ * a peer's value that is not an object, or a member of the wrong type, is
+ * kept in extra as it is instead, as all peer values were before they had
+ * columns.
+ */
+static bool
+gcp_object(CloudReader *r, const GcpMember *m, const int *fields, const char *what,
+		   const char *int_field, bool strict)
+{
+	bool		keep;
+
+	if (m->at == 0 || cf_at_char(r, m->at, 'n'))
+		return true;
+	if (!m->scanned)
+	{
+		if (strict)
+			cf_bad_in(r, what, "expected an object");
+		else
+			keep_member(r, m);
+		return true;
 	}
-	return m;
+	keep = m->other;
+	for (int i = 0; i < MAX_OBJ_KEYS && fields[i] != FF_COUNT; i++)
+	{
+		int			f = fields[i];
+		int			rc;
+
+		if (m->sub[i] == 0 || cf_at_char(r, m->sub[i], 'n'))
+			continue;
+		if (flow_fields[f].kind == FK_INT16 || flow_fields[f].kind == FK_INT64)
+		{
+			/* dscp is six bits; an AS number fits in 32 */
+			int64_t		max = f == FF_DSCP ? 63 : INT64_C(4294967295);
+			int64_t		v;
+
+			rc = cf_int_value(r, m->sub[i], true, max, &v);
+			if (rc > 0)
+				flow_row_set(&r->row, f, v);
+			else if (rc == 0 && strict)
+			{
+				char		msg[80];
+
+				snprintf(msg, sizeof(msg), "expected an integer 0..%lld", (long long) max);
+				cf_bad_in(r, int_field, msg);
+			}
+		}
+		else
+		{
+			rc = text_once(r, f, m->sub[i], &keep);
+			if (rc == 0 && strict)
+				cf_bad_in(r, what, "expected a string (of at most 16 kB)");
+		}
+		if (rc < 0)
+			return false;
+		if (rc == 0)
+			keep = true;
+	}
+	if (keep)
+		keep_member(r, m);
+	return true;
 }
 
 int
 cf_gcp_entry(CloudReader *r, int level)
 {
-	static const char *const inst_names[] = {"project_id", "vm_name", "region", "zone"};
-	static const int inst_fields[] = {FF_ACCOUNT_ID, FF_INSTANCE_ID, FF_REGION, FF_AZ_ID};
-	static const char *const vpc_names[] = {"project_id", "vpc_name", "subnetwork_name",
-	"subnetwork_region"};
-	static const int vpc_fields[] = {FF_ACCOUNT_ID, FF_VPC_ID, FF_SUBNET_ID, FF_REGION};
-	static const char *const conn_keys[] = {"src_ip", "dest_ip", "src_port", "dest_port",
-	"protocol"};
-	static const char *const ns_names[] = {"dscp"};
-	static const int ns_fields[] = {FF_DSCP};
+	/* by the members of inst_names, vpc_names and ns_names; FF_COUNT ends */
+	static const int local_inst[] = {FF_ACCOUNT_ID, FF_INSTANCE_ID, FF_REGION, FF_AZ_ID, FF_COUNT};
+	static const int local_vpc[] = {FF_ACCOUNT_ID, FF_VPC_ID, FF_SUBNET_ID, FF_REGION, FF_COUNT};
+	static const int peer_inst[] = {FF_PEER_ACCOUNT_ID, FF_PEER_INSTANCE_ID, FF_PEER_REGION,
+	FF_PEER_AZ_ID, FF_COUNT};
+	static const int peer_vpc[] = {FF_PEER_ACCOUNT_ID, FF_PEER_VPC_ID, FF_PEER_SUBNET_ID,
+	FF_PEER_REGION, FF_COUNT};
+	static const int ns_fields[] = {FF_DSCP, FF_COUNT};
+	static const int peer_loc[] = {FF_PEER_ASN, FF_PEER_COUNTRY, FF_PEER_CONTINENT,
+	FF_PEER_GEO_REGION, FF_PEER_CITY, FF_COUNT};
 	GcpEntry	e;
 	size_t		start = r->js.pos;
 	size_t		end;
-	size_t		conn[5];
 	int			local = -1;
-	bool		other;
 
 	memset(&e, 0, sizeof(e));
 	r->arena_used = 0;
@@ -193,12 +456,12 @@ cf_gcp_entry(CloudReader *r, int level)
 	}
 
 	/* the connection */
-	if (e.at[G_CONNECTION] == 0 || !cf_at_char(r, e.at[G_CONNECTION], '{'))
+	if (e.m[G_CONNECTION].at == 0 || !e.m[G_CONNECTION].scanned)
 		cf_bad_in(r, "connection", "entry has no connection object");
 	else
 	{
-		if (cf_members_at(r, e.at[G_CONNECTION], level + 2, conn_keys, 5, conn) < 0)
-			return -1;
+		const size_t *conn = e.m[G_CONNECTION].sub;
+
 		if (!cf_set_addr(r, FF_SRCADDR, conn[0], "connection.src_ip") ||
 			!cf_set_addr(r, FF_DSTADDR, conn[1], "connection.dest_ip") ||
 			!cf_set_int(r, FF_SRCPORT, conn[2], true, 65535, "connection.src_port") ||
@@ -206,21 +469,21 @@ cf_gcp_entry(CloudReader *r, int level)
 			!cf_set_int(r, FF_PROTOCOL, conn[4], true, 255, "connection.protocol"))
 			return -1;
 	}
-	if (!cf_set_int(r, FF_BYTES, e.at[G_BYTES], true, INT64_MAX, "bytes_sent") ||
-		!cf_set_int(r, FF_PACKETS, e.at[G_PACKETS], true, INT64_MAX, "packets_sent") ||
-		!cf_set_int(r, FF_RTT_MSEC, e.at[G_RTT], true, INT64_MAX, "rtt_msec") ||
-		!cf_set_time(r, FF_START, e.at[G_START], "start_time") ||
-		!cf_set_time(r, FF_END, e.at[G_END], "end_time"))
+	if (!cf_set_int(r, FF_BYTES, e.m[G_BYTES].at, true, INT64_MAX, "bytes_sent") ||
+		!cf_set_int(r, FF_PACKETS, e.m[G_PACKETS].at, true, INT64_MAX, "packets_sent") ||
+		!cf_set_int(r, FF_RTT_MSEC, e.m[G_RTT].at, true, INT64_MAX, "rtt_msec") ||
+		!cf_set_time(r, FF_START, e.m[G_START].at, "start_time") ||
+		!cf_set_time(r, FF_END, e.m[G_END].at, "end_time"))
 		return -1;
 	flow_row_set(&r->row, FF_ACTION, FLOW_ACTION_ACCEPT);
 
 	/* reporter: the side whose instance and VPC fill the typed columns */
-	if (e.at[G_REPORTER] == 0)
+	if (e.m[G_REPORTER].at == 0)
 		cf_bad_in(r, "reporter", "entry has no reporter");
 	else
 	{
 		char		rep[8];
-		size_t		p = e.at[G_REPORTER],
+		size_t		p = e.m[G_REPORTER].at,
 					n = 0;
 
 		if (!cf_at_char(r, p, '"'))
@@ -238,44 +501,45 @@ cf_gcp_entry(CloudReader *r, int level)
 	}
 	if (local >= 0)
 	{
-		int			ki = local == 0 ? G_SRC_INSTANCE : G_DEST_INSTANCE;
-		int			kv = local == 0 ? G_SRC_VPC : G_DEST_VPC;
+		int			li = local == 0 ? G_SRC_INSTANCE : G_DEST_INSTANCE;
+		int			lv = local == 0 ? G_SRC_VPC : G_DEST_VPC;
+		int			ll = local == 0 ? G_SRC_LOCATION : G_DEST_LOCATION;
+		const int	peer[3] = {local == 0 ? G_DEST_INSTANCE : G_SRC_INSTANCE,
+		local == 0 ? G_DEST_VPC : G_SRC_VPC, local == 0 ? G_DEST_LOCATION : G_SRC_LOCATION};
+		const int  *peer_fields[3] = {peer_inst, peer_vpc, peer_loc};
 
-		if (gcp_object(r, e.at[ki], level + 2, inst_names, inst_fields, 4, gcp_keys[ki], &other) < 0)
+		if (!gcp_object(r, &e.m[li], local_inst, gcp_keys[li], NULL, true) ||
+			!gcp_object(r, &e.m[lv], local_vpc, gcp_keys[lv], NULL, true))
 			return -1;
-		if (other)
-			cf_extra_add(r, r->js.buf + e.key_raw[ki][0], e.key_raw[ki][1] - e.key_raw[ki][0],
-					  e.at[ki], e.value_end[ki]);
-		if (gcp_object(r, e.at[kv], level + 2, vpc_names, vpc_fields, 4, gcp_keys[kv], &other) < 0)
-			return -1;
-		if (other)
-			cf_extra_add(r, r->js.buf + e.key_raw[kv][0], e.key_raw[kv][1] - e.key_raw[kv][0],
-					  e.at[kv], e.value_end[kv]);
+
+		/*
+		 * The peer's objects fill the peer_ columns.  A location of the
+		 * reporter's own end (GCP gives locations for outside addresses
+		 * only) would be kept in extra as it is.
+		 */
+		for (int k = 0; k < 3; k++)
+		{
+			const GcpMember *m = &e.m[peer[k]];
+
+			if (m->at == 0 || cf_is_empty_value(r, m->at, m->value_end))
+				continue;
+			if (!gcp_object(r, m, peer_fields[k], gcp_keys[peer[k]],
+							local == 0 ? "dest_location.asn" : "src_location.asn", false))
+				return -1;
+		}
+		if (e.m[ll].at != 0 && !cf_at_char(r, e.m[ll].at, 'n') &&
+			!cf_is_empty_value(r, e.m[ll].at, e.m[ll].value_end))
+			keep_member(r, &e.m[ll]);
 	}
-	if (gcp_object(r, e.at[G_NETWORK_SERVICE], level + 2, ns_names, ns_fields, 1,
-				   "network_service", &other) < 0)
+	if (!gcp_object(r, &e.m[G_NETWORK_SERVICE], ns_fields, "network_service",
+					"network_service.dscp", true))
 		return -1;
-	if (other)
-		cf_extra_add(r, r->js.buf + e.key_raw[G_NETWORK_SERVICE][0],
-				  e.key_raw[G_NETWORK_SERVICE][1] - e.key_raw[G_NETWORK_SERVICE][0],
-				  e.at[G_NETWORK_SERVICE], e.value_end[G_NETWORK_SERVICE]);
 
-	/* the peer's instance and VPC, and unmapped payload members, verbatim */
-	for (int k = G_SRC_INSTANCE; k <= G_DEST_VPC; k++)
-	{
-		bool		is_local = local >= 0 &&
-			(k == (local == 0 ? G_SRC_INSTANCE : G_DEST_INSTANCE) ||
-			 k == (local == 0 ? G_SRC_VPC : G_DEST_VPC));
-
-		if (e.at[k] != 0 && !is_local && !cf_is_empty_value(r, e.at[k], e.value_end[k]) &&
-			!cf_at_char(r, e.at[k], 'n'))
-			cf_extra_add(r, r->js.buf + e.key_raw[k][0], e.key_raw[k][1] - e.key_raw[k][0],
-					  e.at[k], e.value_end[k]);
-	}
+	/* unmapped payload members, verbatim */
 	for (int i = 0; i < e.nextra; i++)
 		if (!e.extra_top[i] || !e.has_payload)
 			cf_extra_add(r, r->js.buf + e.extra_key[i][0], e.extra_key[i][1] - e.extra_key[i][0],
-					  e.extra_value[i][0], e.extra_value[i][1]);
+						 e.extra_value[i][0], e.extra_value[i][1]);
 	cf_extra_end(r);
 	cf_row_end(r, start, end);
 	r->js.pos = end;

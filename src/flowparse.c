@@ -94,6 +94,17 @@ const FlowFieldInfo flow_fields[FF_COUNT] = {
 	F("rule-name", "rule_name", FK_TEXT, 0),
 	F("rtt-msec", "rtt_msec", FK_INT64, 0),
 	F("dscp", "dscp", FK_INT16, 0),
+	F("peer-account-id", "peer_account_id", FK_ID, 0),
+	F("peer-instance-id", "peer_instance_id", FK_ID, 0),
+	F("peer-vpc-id", "peer_vpc_id", FK_ID, 0),
+	F("peer-subnet-id", "peer_subnet_id", FK_ID, 0),
+	F("peer-region", "peer_region", FK_TEXT, 0),
+	F("peer-az-id", "peer_az_id", FK_TEXT, 0),
+	F("peer-asn", "peer_asn", FK_INT64, 0),
+	F("peer-country", "peer_country", FK_TEXT, 0),
+	F("peer-continent", "peer_continent", FK_TEXT, 0),
+	F("peer-geo-region", "peer_geo_region", FK_TEXT, 0),
+	F("peer-city", "peer_city", FK_TEXT, 0),
 };
 
 #undef F

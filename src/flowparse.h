@@ -112,6 +112,21 @@ typedef enum FlowFieldId
 	FF_RULE_NAME,
 	FF_RTT_MSEC,
 	FF_DSCP,
+	/*
+	 * GCP: the peer (the end that is not the reporter): its instance and
+	 * VPC, or the location of an address outside them
+	 */
+	FF_PEER_ACCOUNT_ID,
+	FF_PEER_INSTANCE_ID,
+	FF_PEER_VPC_ID,
+	FF_PEER_SUBNET_ID,
+	FF_PEER_REGION,
+	FF_PEER_AZ_ID,
+	FF_PEER_ASN,
+	FF_PEER_COUNTRY,
+	FF_PEER_CONTINENT,
+	FF_PEER_GEO_REGION,
+	FF_PEER_CITY,
 	FF_COUNT
 } FlowFieldId;
 

@@ -40,6 +40,18 @@ extern void json_scan_init(JsonScan *js, const char *buf, size_t len);
 /* 1-based line of offset at ('\n' ends a line); cached, so walks are cheap. */
 extern size_t json_line_at(JsonScan *js, size_t at);
 
+/*
+ * Note that offset at starts line `line`, a fact the caller knows (say,
+ * the offset after the first newline following a counted offset), so that
+ * the next json_line_at need not scan the bytes before it.
+ */
+static inline void
+json_line_note(JsonScan *js, size_t at, size_t line)
+{
+	js->lc_pos = at;
+	js->lc_line = line;
+}
+
 /* Record an error at offset at (printf-style); always returns -1. */
 extern int	json_fail(JsonScan *js, size_t at, const char *fmt,...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -76,6 +88,18 @@ extern bool json_accept(JsonScan *js, char c);
  */
 extern int	json_read_string(JsonScan *js, size_t *pp, char *out, size_t cap,
 							 size_t *declen, const char *nul_in);
+
+/* Skip the string whose opening quote is at *pp; *pp ends past it. */
+extern int	json_skip_string(JsonScan *js, size_t *pp);
+
+/*
+ * The key at js->pos (its quote) and the ':' after it, leaving js->pos at
+ * the value.  A key without escapes is handed back in place (*key points
+ * into the document); another is decoded into buf[0..cap), with *klen its
+ * full decoded length (more than cap when it was cut).
+ */
+extern int	json_member_key(JsonScan *js, const char **key, size_t *klen, char *buf,
+							size_t cap);
 
 /*
  * Read an object key and the ':' after it, leaving js->pos at the value.

@@ -115,7 +115,21 @@ CREATE TABLE vpcflow.flows (
     dscp                         smallint,
     -- values of header columns vpcflow does not know, by column name, and
     -- the GCP / Azure fields without a column (docs/providers.md)
-    extra                        jsonb
+    extra                        jsonb,
+    -- GCP: the peer, the end that is not the reporter: its instance and
+    -- VPC, or the location of an address outside them (docs/providers.md);
+    -- after extra, so that no other row stores them
+    peer_account_id              vpcflow.awsid,
+    peer_instance_id             vpcflow.awsid,
+    peer_vpc_id                  vpcflow.awsid,
+    peer_subnet_id               vpcflow.awsid,
+    peer_region                  text,
+    peer_az_id                   text,
+    peer_asn                     bigint,
+    peer_country                 text,
+    peer_continent               text,
+    peer_geo_region              text,
+    peer_city                    text
 ) PARTITION BY RANGE (start_time);
 
 COMMENT ON TABLE vpcflow.flows IS

@@ -114,7 +114,7 @@ CREATE TEMP TABLE loaded AS
 SELECT fx.file, fx.provider_dir, r.*
 FROM fx, LATERAL vpcflow.ingest_file(fx.path) r;
 
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT is((SELECT count(*) FROM loaded), (SELECT count(*) FROM fx),
     'every GCP and Azure fixture was ingested');
@@ -181,11 +181,20 @@ SELECT set_eq(
            LATERAL (VALUES (d -> 'line1'), (d -> 'line2')) v(x)$$,
     'gcp-flowlogs-reader expected: both payloads (float ports, seconds as the library gives them)');
 
-SELECT is((SELECT ARRAY[(f.extra ? 'src_instance')::text, (f.extra ? 'src_vpc')::text, (f.extra ? 'dest_location')::text]
+SELECT is((SELECT ARRAY[coalesce(f.extra ? 'src_instance', false)::text, coalesce(f.extra ? 'src_vpc', false)::text,
+                        coalesce(f.extra ? 'dest_location', false)::text,
+                        (f.peer_instance_id IS NULL)::text, (f.peer_vpc_id IS NULL)::text, f.peer_city, f.peer_geo_region]
            FROM vpcflow.flows f JOIN loaded l USING (ingest_id)
            WHERE l.file = 'gcp/gcp-flowlogs-reader-jsonpayloads.ndjson' AND f.bytes = 491),
-    ARRAY['false', 'false', 'false'],
-    'gcp-flowlogs-reader expected: the DEST report has no src_instance, src_vpc or dest_location');
+    ARRAY['false', 'false', 'false', 'true', 'true', 'Santa Teresa', 'California'],
+    'gcp-flowlogs-reader expected: the DEST report has no src_instance, src_vpc or dest_location; its src_location is the peer''s');
+
+SELECT is((SELECT ARRAY[f.peer_asn::text, f.peer_city, f.peer_continent, f.peer_country, f.instance_id::text,
+                        (f.extra -> 'dest_instance' -> 'managed_instance_group' ->> 'name'), (f.extra ? 'src_location')::text]
+           FROM vpcflow.flows f JOIN loaded l USING (ingest_id)
+           WHERE l.file = 'gcp/otel-vpcflow-managed-instance.ndjson' AND f.srcaddr = '45.78.219.169'),
+    ARRAY['150436', 'Singapore', 'Asia', 'sgp', 'andrewvc-flowfixtures-vm-zh8x', 'andrewvc-flowfixtures-mig', 'false'],
+    'otel managed-instance: the prober''s src_location in peer_ columns, the MIG kept with the reporting VM''s object in extra');
 
 SELECT is((SELECT ARRAY[f.extra #>> '{dest_google_service,service_name}', f.instance_id::text, f.region]
            FROM vpcflow.flows f JOIN loaded l USING (ingest_id)

@@ -43,32 +43,34 @@ SELECT is((SELECT pg_temp.j(p) - 'extra' FROM vpcflow.parse(pg_temp.head('gcp-bo
       "action": "ACCEPT", "log_status": "OK", "flow_direction": "egress",
       "account_id": "proj-a", "instance_id": "web-1", "region": "europe-west1",
       "az_id": "europe-west1-b", "vpc_id": "net-a", "subnet_id": "sub-a",
-      "rtt_msec": 3, "dscp": 46}'::jsonb,
-    'GCP SRC report: 5-tuple, int64-as-string counters, nanoseconds cut to microseconds, the reporter''s instance and VPC in columns');
+      "rtt_msec": 3, "dscp": 46,
+      "peer_account_id": "proj-a", "peer_instance_id": "db-1", "peer_region": "europe-west1",
+      "peer_az_id": "europe-west1-c", "peer_vpc_id": "net-a", "peer_subnet_id": "sub-b"}'::jsonb,
+    'GCP SRC report: 5-tuple, int64-as-string counters, nanoseconds cut to microseconds, the reporter''s instance and VPC in columns, the peer''s in peer_ columns');
 
-SELECT is((SELECT extra FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 1))),
-    '{"dest_instance": {"project_id": "proj-a", "vm_name": "db-1", "region": "europe-west1", "zone": "europe-west1-c"},
-      "dest_vpc": {"project_id": "proj-a", "vpc_name": "net-a", "subnetwork_name": "sub-b"}}'::jsonb,
-    'GCP SRC report: the peer''s instance and VPC are kept in extra');
+SELECT is((SELECT extra FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 1))), NULL::jsonb,
+    'GCP SRC report: nothing left for extra when the peer''s instance and VPC have only mapped members');
 
-SELECT is((SELECT ARRAY[flow_direction::text, instance_id::text, subnet_id::text, (extra ? 'src_instance')::text]
+SELECT is((SELECT ARRAY[flow_direction::text, instance_id::text, subnet_id::text, peer_instance_id::text,
+                        peer_subnet_id::text, (extra IS NULL)::text]
            FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 2)) WHERE bytes = 1180),
-    ARRAY['ingress', 'db-1', 'sub-b', 'true'],
-    'GCP DEST report: ingress, the receiving VM in columns, the sender in extra');
+    ARRAY['ingress', 'db-1', 'sub-b', 'web-1', 'sub-a', 'true'],
+    'GCP DEST report: ingress, the receiving VM in columns, the sender in peer_ columns');
 
 SELECT throws_ok($$SELECT * FROM vpcflow.parse(pg_temp.f('gcp-both-ends.ndjson'))$$, '22P02',
     'invalid flow-log record in input line 6, field connection.src_ip: ',
     'parse() of a document with a bad entry names its line and field');
 
 SELECT is((SELECT ARRAY[srcport::text, dstport::text, protocol::text, start_time::text,
-                        (extra -> 'dest_location' ->> 'country')]
+                        peer_country, peer_continent, (extra IS NULL)::text]
            FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 5)) WHERE protocol = 1),
-    ARRAY[NULL, NULL, '1', '2024-03-01 09:59:59+00', 'deu'],
-    'GCP ICMP: no ports (NULL), a +02:00 RFC 3339 offset, dest_location in extra');
+    ARRAY[NULL, NULL, '1', '2024-03-01 09:59:59+00', 'deu', 'Europe', 'true'],
+    'GCP ICMP: no ports (NULL), a +02:00 RFC 3339 offset, dest_location in peer_ columns');
 
-SELECT is((SELECT ARRAY[srcport::text, dstport::text, protocol::text, extra::text, instance_id::text]
+SELECT is((SELECT ARRAY[srcport::text, dstport::text, protocol::text, (extra IS NULL)::text,
+                        instance_id::text, peer_country, (peer_instance_id IS NULL)::text]
            FROM vpcflow.parse(pg_temp.head('gcp-both-ends.ndjson', 5)) WHERE bytes = 500),
-    ARRAY['443', '51000', '6', '{"src_location": {"country": "usa"}}', 'db-1'],
+    ARRAY['443', '51000', '6', 'true', 'db-1', 'usa', 'true'],
     'GCP bare payload: float ports 443.0 read as integers, empty {} objects not kept');
 
 SELECT is((SELECT ARRAY[host(srcaddr), bytes::text, packets::text, (extra ? 'src_gke_details')::text]

@@ -88,7 +88,18 @@ SELECT
     CASE WHEN i % 6 = 3 THEN i % 250 END,                                    -- rtt_msec
     CASE WHEN i % 6 = 3 THEN (i % 64)::smallint END,                         -- dscp
     CASE WHEN i % 13 = 0 THEN jsonb_build_object('cost-center', 'cc' || i % 4, 'n', NULL,
-                                                 'deep', jsonb_build_array(1, 2.5, true)) END
+                                                 'deep', jsonb_build_array(1, 2.5, true)) END,
+    CASE WHEN i % 6 = 3 THEN ('proj-' || i % 3)::vpcflow.awsid END,          -- peer_account_id
+    CASE WHEN i % 12 = 3 THEN ('vm-' || i % 40)::vpcflow.awsid END,   -- peer_instance_id
+    CASE WHEN i % 12 = 3 THEN 'net-a'::vpcflow.awsid END,             -- peer_vpc_id
+    CASE WHEN i % 12 = 3 THEN ('sub-' || i % 5)::vpcflow.awsid END,   -- peer_subnet_id
+    CASE WHEN i % 12 = 3 THEN 'europe-west1' END,                     -- peer_region
+    CASE WHEN i % 12 = 3 THEN 'europe-west1-' || chr(98 + i % 3) END, -- peer_az_id
+    CASE WHEN i % 12 = 9 THEN 15169 + i % 50 END,                    -- peer_asn
+    CASE WHEN i % 12 = 9 THEN (ARRAY['usa', 'deu', 'sgp'])[1 + i % 3] END, -- peer_country
+    CASE WHEN i % 12 = 9 THEN 'America' END,                         -- peer_continent
+    CASE WHEN i % 24 = 9 THEN 'California' END,                       -- peer_geo_region
+    CASE WHEN i % 24 = 9 THEN 'Santa Teresa ' || i % 7 END            -- peer_city
 FROM generate_series(1, 30000) i,
      LATERAL (SELECT i % 29 = 0 AS nodata,
                      timestamptz '2012-03-01' + ((i * 47) % 86400) * interval '1 second'

@@ -121,9 +121,38 @@ test_gcp_values(void)
 	CHECK(last.v[FF_BYTES].i == INT64_C(9223372036854775807));
 
 	/* extra: unmapped members verbatim, empty ones dropped, \u0000 refused */
-	gcp("", ",\"src_location\":{},\"dest_location\":{\"country\":\"deu\"},\"x\":[],\"y\":\"\"");
+	gcp("", ",\"src_location\":{},\"dest_location\":{\"country\":\"deu\"},\"x\":[],\"y\":\"\",\"z\":{\"a\":1}");
 	CHECK_INT(nrows, 1);
-	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"dest_location\":{\"country\":\"deu\"}}");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"z\":{\"a\":1}}");
+	/* the peer's location fills the peer_ columns; the reporter's own is kept in extra */
+	CHECK_MEM(last.v[FF_PEER_COUNTRY].str.ptr, last.v[FF_PEER_COUNTRY].str.len, "deu");
+	gcp("", ",\"dest_location\":{\"asn\":15169,\"city\":\"Zurich\",\"continent\":\"Europe\","
+		"\"country\":\"che\",\"region\":\"Zurich\"},\"src_location\":{\"country\":\"usa\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(last.v[FF_PEER_ASN].i == 15169);
+	CHECK_MEM(last.v[FF_PEER_CITY].str.ptr, last.v[FF_PEER_CITY].str.len, "Zurich");
+	CHECK_MEM(last.v[FF_PEER_CONTINENT].str.ptr, last.v[FF_PEER_CONTINENT].str.len, "Europe");
+	CHECK_MEM(last.v[FF_PEER_COUNTRY].str.ptr, last.v[FF_PEER_COUNTRY].str.len, "che");
+	CHECK_MEM(last.v[FF_PEER_GEO_REGION].str.ptr, last.v[FF_PEER_GEO_REGION].str.len, "Zurich");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"src_location\":{\"country\":\"usa\"}}");
+	/* a peer member of another type, or an unknown one: the object is kept whole too */
+	gcp("", ",\"dest_location\":{\"asn\":\"AS15169\",\"country\":\"che\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(!flow_row_has(&last, FF_PEER_ASN));
+	CHECK_MEM(last.v[FF_PEER_COUNTRY].str.ptr, last.v[FF_PEER_COUNTRY].str.len, "che");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len,
+			  "{\"dest_location\":{\"asn\":\"AS15169\",\"country\":\"che\"}}");
+	gcp("", ",\"dest_location\":{\"asn\":\"64512\",\"postal\":\"8000\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(last.v[FF_PEER_ASN].i == 64512);
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"dest_location\":{\"asn\":\"64512\",\"postal\":\"8000\"}}");
+	/* the reporter's objects must be well typed */
+	gcp("", ",\"src_instance\":{\"vm_name\":7}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "src_instance");
+	gcp("", ",\"network_service\":{\"dscp\":64}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "network_service.dscp");
 	gcp("", ",\"note\":\"a\\u0000b\"");
 	CHECK_INT(nbad, 1);
 	gcp("", ",\"note\":\"a\\\\u0000b\"");
@@ -136,8 +165,41 @@ test_gcp_values(void)
 	CHECK_MEM(last.v[FF_INSTANCE_ID].str.ptr, last.v[FF_INSTANCE_ID].str.len, "a");
 	CHECK_MEM(last.v[FF_AZ_ID].str.ptr, last.v[FF_AZ_ID].str.len, "z1");
 	CHECK_MEM(last.extra_json.ptr, last.extra_json.len,
-			  "{\"src_instance\":{\"vm_name\":\"a\",\"zone\":\"z1\",\"managed_instance_group\":{\"name\":\"m\"}},"
-			  "\"dest_instance\":{\"vm_name\":\"b\"}}");
+			  "{\"src_instance\":{\"vm_name\":\"a\",\"zone\":\"z1\",\"managed_instance_group\":{\"name\":\"m\"}}}");
+	/* ... and the peer's instance and VPC fill the peer_ columns */
+	CHECK_MEM(last.v[FF_PEER_INSTANCE_ID].str.ptr, last.v[FF_PEER_INSTANCE_ID].str.len, "b");
+	CHECK(!flow_row_has(&last, FF_PEER_VPC_ID));
+	gcp("", ",\"dest_instance\":{\"project_id\":\"p2\",\"vm_name\":\"b\",\"region\":\"r2\",\"zone\":\"z2\"},"
+		"\"dest_vpc\":{\"project_id\":\"p2\",\"vpc_name\":\"n2\",\"subnetwork_name\":\"s2\","
+		"\"subnetwork_region\":\"r2\"}");
+	CHECK_INT(nrows, 1);
+	CHECK(last.extra_json.ptr == NULL);
+	CHECK_MEM(last.v[FF_PEER_ACCOUNT_ID].str.ptr, last.v[FF_PEER_ACCOUNT_ID].str.len, "p2");
+	CHECK_MEM(last.v[FF_PEER_INSTANCE_ID].str.ptr, last.v[FF_PEER_INSTANCE_ID].str.len, "b");
+	CHECK_MEM(last.v[FF_PEER_REGION].str.ptr, last.v[FF_PEER_REGION].str.len, "r2");
+	CHECK_MEM(last.v[FF_PEER_AZ_ID].str.ptr, last.v[FF_PEER_AZ_ID].str.len, "z2");
+	CHECK_MEM(last.v[FF_PEER_VPC_ID].str.ptr, last.v[FF_PEER_VPC_ID].str.len, "n2");
+	CHECK_MEM(last.v[FF_PEER_SUBNET_ID].str.ptr, last.v[FF_PEER_SUBNET_ID].str.len, "s2");
+	CHECK(!flow_row_has(&last, FF_INSTANCE_ID));
+	/* a VPC in another project (shared VPC): no value lost, the VPC goes to extra */
+	gcp("", ",\"dest_instance\":{\"project_id\":\"svc\",\"vm_name\":\"b\"},"
+		"\"dest_vpc\":{\"project_id\":\"host\",\"vpc_name\":\"n2\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_PEER_ACCOUNT_ID].str.ptr, last.v[FF_PEER_ACCOUNT_ID].str.len, "svc");
+	CHECK_MEM(last.v[FF_PEER_VPC_ID].str.ptr, last.v[FF_PEER_VPC_ID].str.len, "n2");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len,
+			  "{\"dest_vpc\":{\"project_id\":\"host\",\"vpc_name\":\"n2\"}}");
+	gcp("", ",\"src_instance\":{\"project_id\":\"svc\"},\"src_vpc\":{\"project_id\":\"host\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_ACCOUNT_ID].str.ptr, last.v[FF_ACCOUNT_ID].str.len, "svc");
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"src_vpc\":{\"project_id\":\"host\"}}");
+	/* a peer value that is not an object is kept as it is; a local one is an error */
+	gcp("", ",\"dest_vpc\":\"n2\"");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.extra_json.ptr, last.extra_json.len, "{\"dest_vpc\":\"n2\"}");
+	gcp("", ",\"src_vpc\":\"n2\"");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "src_vpc");
 
 	/* missing pieces */
 	run(FLOW_PROVIDER_GCP, "{\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}");
