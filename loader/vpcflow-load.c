@@ -53,6 +53,7 @@ typedef struct FileItem
 {
 	char	   *path;
 	off_t		size;
+	size_t		day_len;		/* path[0..day_len) names its day: see day_prefix */
 } FileItem;
 
 /* Shared by the workers, under lock. */
@@ -111,7 +112,9 @@ usage(FILE *out)
 			"Options:\n"
 			"  -d, --dbname=CONNINFO   database name or libpq connection string (PG* variables\n"
 			"                          apply as usual)\n"
-			"  -j, --jobs=N            load N files at a time, on N connections (default 1)\n"
+			"  -j, --jobs=N            load on N connections (default 1); the files of one\n"
+			"                          day (.../YYYY/MM/DD/, d=DD/, else one directory) go\n"
+			"                          to one connection\n"
 			"  -f, --format=FORMAT     format of headerless input: field names, or v2, v3, v4,\n"
 			"                          v5, tgw (files with a header line need none); or gcp,\n"
 			"                          azure-nsg, azure-vnet, aws (else detected from content)\n"
@@ -135,6 +138,58 @@ usage(FILE *out)
 
 /* ---------- finding files ---------- */
 
+static bool
+all_digits(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return len > 0;
+}
+
+/*
+ * The length of the part of path that names the file's day: through the
+ * directory DD of .../YYYY/MM/DD/ (the S3 layout) or d=DD / day=DD (Hive
+ * style, Azure), whatever hour or minute directories follow; else the
+ * file's directory.  Files of one day go to one connection (see worker),
+ * so that one bulk load fills each new day.
+ */
+static size_t
+day_prefix(const char *path)
+{
+	const char *comp[64];
+	size_t		len[64];
+	int			n = 0;
+	const char *p = path;
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return 0;
+	while (p < slash && n < 64)
+	{
+		const char *e = memchr(p, '/', slash - p);
+
+		if (e == NULL)
+			e = slash;
+		comp[n] = p;
+		len[n] = e - p;
+		n++;
+		p = e + 1;
+	}
+	for (int i = n - 1; i >= 0; i--)
+	{
+		bool		ymd = i >= 2 && len[i] == 2 && all_digits(comp[i], 2) &&
+			len[i - 1] == 2 && all_digits(comp[i - 1], 2) &&
+			len[i - 2] == 4 && all_digits(comp[i - 2], 4);
+		bool		hive = (len[i] > 2 && strncmp(comp[i], "d=", 2) == 0) ||
+			(len[i] > 4 && strncmp(comp[i], "day=", 4) == 0);
+
+		if (ymd || hive)
+			return comp[i] + len[i] - path;
+	}
+	return slash - path;
+}
+
 static void
 add_file(FileItem **files, size_t *n, size_t *cap, const char *path, off_t size)
 {
@@ -150,6 +205,7 @@ add_file(FileItem **files, size_t *n, size_t *cap, const char *path, off_t size)
 	}
 	(*files)[*n].path = strdup(path);
 	(*files)[*n].size = size;
+	(*files)[*n].day_len = day_prefix(path);
 	(*n)++;
 }
 
@@ -679,6 +735,8 @@ worker(void *arg)
 	Batch		b = {0};
 	FileItem  **redo = NULL;	/* files of a batch lost with its connection */
 	size_t		nredo = 0;
+	size_t		day_next = 0,	/* this worker's day: files[day_next..day_end) */
+				day_end = 0;
 	int			lost = 0;
 
 	(void) arg;
@@ -693,11 +751,25 @@ worker(void *arg)
 
 		if (nredo > 0)
 			item = redo[--nredo];
+		else if (day_next < day_end && !interrupted && !shared.fatal)
+			item = &shared.files[day_next++];
 		else
 		{
+			/* the next day's files, all of them (the walk keeps them together) */
 			pthread_mutex_lock(&shared.lock);
 			if (!interrupted && !shared.fatal && shared.next < shared.nfiles)
-				item = &shared.files[shared.next++];
+			{
+				FileItem   *first = &shared.files[shared.next];
+
+				day_next = shared.next;
+				day_end = day_next + 1;
+				while (day_end < shared.nfiles &&
+					   shared.files[day_end].day_len == first->day_len &&
+					   strncmp(shared.files[day_end].path, first->path, first->day_len) == 0)
+					day_end++;
+				shared.next = day_end;
+				item = &shared.files[day_next++];
+			}
 			pthread_mutex_unlock(&shared.lock);
 		}
 		if (item == NULL)
@@ -781,7 +853,7 @@ worker(void *arg)
 
 		/* end the batch after --batch-seconds, or when no file is left */
 		pthread_mutex_lock(&shared.lock);
-		more = !interrupted && !shared.fatal && shared.next < shared.nfiles;
+		more = !interrupted && !shared.fatal && (day_next < day_end || shared.next < shared.nfiles);
 		pthread_mutex_unlock(&shared.lock);
 		if (b.open && conn != NULL && (nredo == 0 && (!more || now() - b.started >= opts.batch_seconds)))
 		{
