@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # bench/loader.sh: vpcflow-load end to end, beside plain PostgreSQL COPY, in
-# one run and one throwaway cluster (port 55841).
+# one run and one throwaway cluster (port VPCFLOW_BENCH_PORT, default 55841).
 #
 #   bench/loader.sh [--rows N]
 #
 # Loads the same gen_flows.py --seed 1 rows as: one plain file and one gzip
 # file with -j 1; a tree of 40 gzip files (the same rows) with -j 1 and -j 2,
 # in bulk-load transactions (the default) and one file per transaction
-# (--batch-seconds 0); and, as baselines, psql \copy and server-side COPY
+# (--batch-seconds 0); the same rows as a tree over two days with -j 1 and
+# -j 2; and, as baselines, psql \copy and server-side COPY
 # into a typed table: without indexes (the floor), with the store's index set
 # in place, and with it built after the COPY.  Writes
 # bench/results/<date>-loader<VPCFLOW_BENCH_SUFFIX>.md.
@@ -64,6 +65,32 @@ for i in range(n):
     with gzip.open("%s/part-%02d.log.gz" % (out, i), "wt", compresslevel=1) as f:
         f.write(header + "".join(chunk))
 PY
+# the same rows as a tree over two days (the second half one day later),
+# where -j 2 loads the days side by side
+mkdir -p "$F/tree2"
+python3 - "$SRC" "$F/tree2" <<'PY'
+import gzip, os, sys
+src, out = sys.argv[1], sys.argv[2]
+lines = open(src).read().splitlines(keepends=True)
+header, body = lines[0], lines[1:]
+cols = header.split()
+si, ei = cols.index("start"), cols.index("end")
+half = len(body) // 2
+def shift(line):
+    f = line.rstrip("\n").split(" ")
+    for i in (si, ei):
+        if f[i] != "-":
+            f[i] = str(int(f[i]) + 86400)
+    return " ".join(f) + "\n"
+body = body[:half] + [shift(l) for l in body[half:]]
+n = 40
+for i in range(n):
+    chunk = body[i * len(body) // n:(i + 1) * len(body) // n]
+    d = os.path.join(out, "2024", "05", "%02d" % (1 + (i >= n // 2)))
+    os.makedirs(d, exist_ok=True)
+    with gzip.open("%s/part-%02d.log.gz" % (d, i), "wt", compresslevel=1) as f:
+        f.write(header + "".join(chunk))
+PY
 chown -R postgres "$F"
 records=$(($(wc -l <"$SRC") - 1))
 
@@ -97,6 +124,14 @@ log "vpcflow-load, 40-file tree, -j 1"; fresh l3; timed tree_j1 "$ROOT/vpcflow-l
 log "vpcflow-load, 40-file tree, -j 2"; fresh l4; timed tree_j2 "$ROOT/vpcflow-load" -q -d l4 -j 2 "$F/tree"
 log "vpcflow-load, 40-file tree, -j 1, a transaction per file"; fresh l5; timed tree_j1_file "$ROOT/vpcflow-load" -q -d l5 -j 1 --batch-seconds 0 "$F/tree"
 log "vpcflow-load, 40-file tree, -j 2, a transaction per file"; fresh l6; timed tree_j2_file "$ROOT/vpcflow-load" -q -d l6 -j 2 --batch-seconds 0 "$F/tree"
+log "vpcflow-load, 40-file tree over two days, -j 1"; fresh l7; timed tree2_j1 "$ROOT/vpcflow-load" -q -d l7 -j 1 "$F/tree2"
+log "vpcflow-load, 40-file tree over two days, -j 2"; fresh l8; timed tree2_j2 "$ROOT/vpcflow-load" -q -d l8 -j 2 "$F/tree2"
+for db in l7 l8; do
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
+	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_index x JOIN vpcflow.partitions p ON x.indrelid = p.partition")
+	[ "$n" = 6 ] || { log "$db: $n partition indexes, expected 6"; exit 1; }
+done
 for db in l1 l2 l3 l4 l5 l6; do
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
 	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
@@ -139,7 +174,7 @@ base_idx=${SEC[server_copy_idx]}
 	echo
 	echo "| load | seconds | rows/s | ÷ server COPY, no indexes | ÷ server COPY, indexes in place | cluster CPU s | client CPU s |"
 	echo "|---|---|---|---|---|---|---|"
-	for k in plain_j1 gz_j1 tree_j1 tree_j2 tree_j1_file tree_j2_file psql_copy server_copy server_copy_idx server_copy_late; do
+	for k in plain_j1 gz_j1 tree_j1 tree_j2 tree_j1_file tree_j2_file tree2_j1 tree2_j2 psql_copy server_copy server_copy_idx server_copy_late; do
 		case $k in
 			plain_j1) name="vpcflow-load -j 1, one plain file" ;;
 			gz_j1) name="vpcflow-load -j 1, one gzip file" ;;
@@ -147,6 +182,8 @@ base_idx=${SEC[server_copy_idx]}
 			tree_j2) name="vpcflow-load -j 2, tree of 40 gzip files" ;;
 			tree_j1_file) name="vpcflow-load -j 1, tree of 40 gzip files, a transaction per file" ;;
 			tree_j2_file) name="vpcflow-load -j 2, tree of 40 gzip files, a transaction per file" ;;
+			tree2_j1) name="vpcflow-load -j 1, the same rows as 40 gzip files over two days" ;;
+			tree2_j2) name="vpcflow-load -j 2, the same rows as 40 gzip files over two days" ;;
 			psql_copy) name="psql \\copy, typed table, no indexes" ;;
 			server_copy) name="server-side COPY, typed table, no indexes" ;;
 			server_copy_idx) name="server-side COPY, typed table, the store's indexes in place" ;;
