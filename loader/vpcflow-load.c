@@ -112,9 +112,9 @@ usage(FILE *out)
 			"Options:\n"
 			"  -d, --dbname=CONNINFO   database name or libpq connection string (PG* variables\n"
 			"                          apply as usual)\n"
-			"  -j, --jobs=N            load on N connections (default 1); the files of one\n"
-			"                          day (.../YYYY/MM/DD/, d=DD/, else one directory) go\n"
-			"                          to one connection\n"
+			"  -j, --jobs=N            load on N connections (default 1); in bulk loads the\n"
+			"                          files of one day (.../YYYY/MM/DD/, d=DD/, else one\n"
+			"                          directory) go to one connection\n"
 			"  -f, --format=FORMAT     format of headerless input: field names, or v2, v3, v4,\n"
 			"                          v5, tgw (files with a header line need none); or gcp,\n"
 			"                          azure-nsg, azure-vnet, aws (else detected from content)\n"
@@ -755,7 +755,12 @@ worker(void *arg)
 			item = &shared.files[day_next++];
 		else
 		{
-			/* the next day's files, all of them (the walk keeps them together) */
+			/*
+			 * The next day's files, all of them (the walk keeps them
+			 * together), for one bulk load to fill the day.  With one file
+			 * per transaction there is nothing to gain from that, and
+			 * connections share a day's files.
+			 */
 			pthread_mutex_lock(&shared.lock);
 			if (!interrupted && !shared.fatal && shared.next < shared.nfiles)
 			{
@@ -763,7 +768,7 @@ worker(void *arg)
 
 				day_next = shared.next;
 				day_end = day_next + 1;
-				while (day_end < shared.nfiles &&
+				while (opts.batch_seconds > 0 && day_end < shared.nfiles &&
 					   shared.files[day_end].day_len == first->day_len &&
 					   strncmp(shared.files[day_end].path, first->path, first->day_len) == 0)
 					day_end++;
