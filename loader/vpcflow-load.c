@@ -634,6 +634,8 @@ load_file(PGconn *conn, Batch *b, const char *path, const char *data, size_t len
 	{
 		int			r = run_command(conn, "ROLLBACK TO SAVEPOINT vpcflow_file", path);
 
+		if (r == LOAD_OK)
+			r = run_command(conn, "RELEASE SAVEPOINT vpcflow_file", path);
 		if (r != LOAD_OK)
 			return r == LOAD_LOST ? LOAD_LOST : LOAD_FAILED;
 	}

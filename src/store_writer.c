@@ -431,6 +431,8 @@ vpcflow_begin_bulk_load(PG_FUNCTION_ARGS)
 /*
  * vpcflow.end_bulk_load(): attach the partitions the transaction's loads
  * created (building their indexes), end the bulk load; returns how many.
+ * Not under a savepoint: rolling it back would undo the attaching after
+ * the list was emptied, and leave the tables unattached at commit.
  */
 PG_FUNCTION_INFO_V1(vpcflow_end_bulk_load);
 Datum
@@ -438,6 +440,10 @@ vpcflow_end_bulk_load(PG_FUNCTION_ARGS)
 {
 	int			n;
 
+	if (GetCurrentTransactionNestLevel() > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("vpcflow.end_bulk_load() cannot run inside a savepoint or exception block")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	n = attach_pending();

@@ -6,7 +6,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = warning;
-SELECT plan(13);
+SELECT plan(14);
 
 -- one v2 file of n records on day d (1990-01-0d), srcport from p
 CREATE FUNCTION pg_temp.day_file(d integer, n integer, p integer) RETURNS bytea
@@ -40,6 +40,9 @@ SELECT lives_ok($$SELECT vpcflow.ingest_data('bulk-c.log', pg_temp.day_file(2, 1
 ROLLBACK TO SAVEPOINT f;
 RELEASE SAVEPOINT f;
 
+-- (throws_ok runs its statement in a subtransaction)
+SELECT throws_ok($$SELECT vpcflow.end_bulk_load()$$, '25001', NULL,
+                 'end_bulk_load refuses to run under a savepoint');
 SELECT is(vpcflow.end_bulk_load(), 1, 'end_bulk_load attaches the one partition left');
 SELECT is((SELECT count(*) FROM vpcflow.partitions) - (SELECT n FROM before), 1::bigint,
           'the day is attached, the rolled-back one is gone');
