@@ -648,7 +648,12 @@ begin_batch(PGconn *conn, Batch *b)
 	int			rc = run_command(conn, "BEGIN", "BEGIN");
 
 	if (rc == LOAD_OK)
+	{
 		rc = run_command(conn, "SELECT vpcflow.begin_bulk_load()", "begin_bulk_load");
+		/* end the failed transaction, so that the next file starts afresh */
+		if (rc == LOAD_FAILED && run_command(conn, "ROLLBACK", "ROLLBACK") == LOAD_LOST)
+			rc = LOAD_LOST;
+	}
 	if (rc == LOAD_OK)
 	{
 		b->open = true;
