@@ -29,6 +29,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/security.sql src/anomaly.sql src/detections.sql src/warm.sql
 # rollups (rollup.sql) and the dashboard views over them (dashboards.sql)
 SQL_PARTS  += src/rollup.sql src/dashboards.sql
+# bulk loads of many files per transaction (vpcflow-load)
+SQL_PARTS  += src/bulk_load.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

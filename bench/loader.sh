@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # bench/loader.sh: vpcflow-load end to end, beside plain PostgreSQL COPY, in
-# one run and one throwaway cluster (port 55841).
+# one run and one throwaway cluster (port VPCFLOW_BENCH_PORT, default 55841).
 #
 #   bench/loader.sh [--rows N]
 #
 # Loads the same gen_flows.py --seed 1 rows as: one plain file and one gzip
-# file with -j 1; a tree of 40 gzip files (the same rows) with -j 1 and -j 2;
-# and, as baselines, psql \copy and server-side COPY into a typed table
-# (no partitions, no indexes: the floor).  Writes bench/results/<date>-loader.md.
+# file with -j 1; a tree of 40 gzip files (the same rows) with -j 1 and -j 2,
+# in bulk-load transactions (the default) and one file per transaction
+# (--batch-seconds 0); the same rows as a tree over two days with -j 1 and
+# -j 2; and, as baselines, psql \copy and server-side COPY
+# into a typed table: without indexes (the floor), with the store's index set
+# in place, and with it built after the COPY.  Writes
+# bench/results/<date>-loader<VPCFLOW_BENCH_SUFFIX>.md.
+#
+# VPCFLOW_PGBIN: the PostgreSQL bin directory to build, install and run with
+# (default: pg_config's); VPCFLOW_BENCH_PORT: the port (default 55841).
 set -euo pipefail
 
 ROWS=2000000
@@ -15,11 +22,14 @@ ROWS=2000000
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 GEN=${VPCFLOW_BENCH_SHARED:-$ROOT/../shared/bench}/gen_flows.py
-BASE=/tmp/benchload
-PORT=55841
-PGBIN=$(pg_config --bindir)
-OUT=$ROOT/bench/results/$(date +%Y-%m-%d)-loader.md
+BASE=/tmp/benchload-$$
+PORT=${VPCFLOW_BENCH_PORT:-55841}
+PGBIN=${VPCFLOW_PGBIN:-$(pg_config --bindir)}
+PGCONFIG=$PGBIN/pg_config
+[ -x "$PGCONFIG" ] || PGCONFIG=pg_config
+OUT=$ROOT/bench/results/$(date +%Y-%m-%d)-loader${VPCFLOW_BENCH_SUFFIX:-}.md
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
+export PATH=$PGBIN:$PATH
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 cleanup() {
@@ -28,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-make -s -C "$ROOT" >/dev/null && make -s -C "$ROOT" install >/dev/null
+make -s -C "$ROOT" PG_CONFIG="$PGCONFIG" >/dev/null && make -s -C "$ROOT" PG_CONFIG="$PGCONFIG" install >/dev/null
 rm -rf "$BASE" && mkdir -p "$BASE/files" && chown -R postgres "$BASE"
 runuser -u postgres -- "$PGBIN/initdb" -D "$BASE/data" -U postgres -A trust >/dev/null
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$BASE/data" -l "$BASE/log" -w start \
@@ -55,6 +65,32 @@ for i in range(n):
     with gzip.open("%s/part-%02d.log.gz" % (out, i), "wt", compresslevel=1) as f:
         f.write(header + "".join(chunk))
 PY
+# the same rows as a tree over two days (the second half one day later),
+# where -j 2 loads the days side by side
+mkdir -p "$F/tree2"
+python3 - "$SRC" "$F/tree2" <<'PY'
+import gzip, os, sys
+src, out = sys.argv[1], sys.argv[2]
+lines = open(src).read().splitlines(keepends=True)
+header, body = lines[0], lines[1:]
+cols = header.split()
+si, ei = cols.index("start"), cols.index("end")
+half = len(body) // 2
+def shift(line):
+    f = line.rstrip("\n").split(" ")
+    for i in (si, ei):
+        if f[i] != "-":
+            f[i] = str(int(f[i]) + 86400)
+    return " ".join(f) + "\n"
+body = body[:half] + [shift(l) for l in body[half:]]
+n = 40
+for i in range(n):
+    chunk = body[i * len(body) // n:(i + 1) * len(body) // n]
+    d = os.path.join(out, "2024", "05", "%02d" % (1 + (i >= n // 2)))
+    os.makedirs(d, exist_ok=True)
+    with gzip.open("%s/part-%02d.log.gz" % (d, i), "wt", compresslevel=1) as f:
+        f.write(header + "".join(chunk))
+PY
 chown -R postgres "$F"
 records=$(($(wc -l <"$SRC") - 1))
 
@@ -63,53 +99,99 @@ fresh() {
 	psql -X -q -d "$1" -c "CREATE EXTENSION vpcflow" >/dev/null
 	psql -X -q -d postgres -c "CHECKPOINT" >/dev/null
 }
-timed() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'; }
+# wall seconds of a command; its CPU: the cluster's (backends and parallel
+# workers, reaped by the postmaster) and the client's
+PM_PID=$(head -1 "$BASE/data/postmaster.pid")
+cluster_ticks() { awk '{ print $16 + $17 }' "/proc/$PM_PID/stat"; }
+declare -A SEC CCPU LCPU
+timed() {
+	local key=$1; shift
+	local t0 t1 c0 c1 tf
+	tf=$BASE/time.$key
+	sleep 0.5; c0=$(cluster_ticks); t0=$(date +%s.%N)
+	/usr/bin/env time -f '%U %S' -o "$tf" "$@" >/dev/null 2>&1
+	t1=$(date +%s.%N); sleep 1; c1=$(cluster_ticks)
+	SEC[$key]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	CCPU[$key]=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	LCPU[$key]=$(awk '{ printf "%.2f", $1 + $2 }' "$tf")
+}
 rate() { awk -v n="$records" -v s="$1" 'BEGIN { printf "%d", n / s }'; }
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-declare -A SEC
-log "vpcflow-load, plain file, -j 1";  fresh l1; SEC[plain_j1]=$(timed "$ROOT/vpcflow-load" -q -d l1 -j 1 "$F/flows.log")
-log "vpcflow-load, gzip file, -j 1";   fresh l2; SEC[gz_j1]=$(timed "$ROOT/vpcflow-load" -q -d l2 -j 1 "$F/flows.log.gz")
-log "vpcflow-load, 40-file tree, -j 1"; fresh l3; SEC[tree_j1]=$(timed "$ROOT/vpcflow-load" -q -d l3 -j 1 "$F/tree")
-log "vpcflow-load, 40-file tree, -j 2"; fresh l4; SEC[tree_j2]=$(timed "$ROOT/vpcflow-load" -q -d l4 -j 2 "$F/tree")
-for db in l1 l2 l3 l4; do
+log "vpcflow-load, plain file, -j 1";  fresh l1; timed plain_j1 "$ROOT/vpcflow-load" -q -d l1 -j 1 "$F/flows.log"
+log "vpcflow-load, gzip file, -j 1";   fresh l2; timed gz_j1 "$ROOT/vpcflow-load" -q -d l2 -j 1 "$F/flows.log.gz"
+log "vpcflow-load, 40-file tree, -j 1"; fresh l3; timed tree_j1 "$ROOT/vpcflow-load" -q -d l3 -j 1 "$F/tree"
+log "vpcflow-load, 40-file tree, -j 2"; fresh l4; timed tree_j2 "$ROOT/vpcflow-load" -q -d l4 -j 2 "$F/tree"
+log "vpcflow-load, 40-file tree, -j 1, a transaction per file"; fresh l5; timed tree_j1_file "$ROOT/vpcflow-load" -q -d l5 -j 1 --batch-seconds 0 "$F/tree"
+log "vpcflow-load, 40-file tree, -j 2, a transaction per file"; fresh l6; timed tree_j2_file "$ROOT/vpcflow-load" -q -d l6 -j 2 --batch-seconds 0 "$F/tree"
+log "vpcflow-load, 40-file tree over two days, -j 1"; fresh l7; timed tree2_j1 "$ROOT/vpcflow-load" -q -d l7 -j 1 "$F/tree2"
+log "vpcflow-load, 40-file tree over two days, -j 2"; fresh l8; timed tree2_j2 "$ROOT/vpcflow-load" -q -d l8 -j 2 "$F/tree2"
+for db in l7 l8; do
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
 	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_index x JOIN vpcflow.partitions p ON x.indrelid = p.partition")
+	[ "$n" = 6 ] || { log "$db: $n partition indexes, expected 6"; exit 1; }
+done
+for db in l1 l2 l3 l4 l5 l6; do
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
+	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_index x JOIN vpcflow.partitions p ON x.indrelid = p.partition")
+	[ "$n" = 3 ] || { log "$db: $n partition indexes, expected 3"; exit 1; }
 done
 
 TYPED="CREATE TABLE flows (version int, account_id text, interface_id text, srcaddr inet, dstaddr inet,
   srcport int, dstport int, protocol smallint, packets bigint, bytes bigint, start_epoch bigint, end_epoch bigint,
   action text, log_status text)"
+# the store's index set (src/store.sql), on the typed table's columns
+INDEXES="CREATE INDEX ON flows USING brin (start_epoch); CREATE INDEX ON flows (srcaddr); CREATE INDEX ON flows (dstaddr)"
+COPY_SQL="COPY flows FROM PROGRAM 'tail -n +2 $F/flows.log' (FORMAT text, DELIMITER ' ', NULL '-')"
 log "psql \\copy into a typed table"
 fresh c1; psql -X -q -d c1 -c "$TYPED"
-SEC[psql_copy]=$(timed psql -X -q -d c1 -c "\\copy flows FROM PROGRAM 'tail -n +2 $F/flows.log' (FORMAT text, DELIMITER ' ', NULL '-')")
+timed psql_copy psql -X -q -d c1 -c "\\copy flows FROM PROGRAM 'tail -n +2 $F/flows.log' (FORMAT text, DELIMITER ' ', NULL '-')"
 log "server-side COPY into a typed table"
 fresh c2; psql -X -q -d c2 -c "$TYPED"
-SEC[server_copy]=$(timed psql -X -q -d c2 -c "COPY flows FROM PROGRAM 'tail -n +2 $F/flows.log' (FORMAT text, DELIMITER ' ', NULL '-')")
-for db in c1 c2; do
+timed server_copy psql -X -q -d c2 -c "$COPY_SQL"
+log "server-side COPY into a typed table with the store's indexes"
+fresh c3; psql -X -q -d c3 -c "$TYPED" -c "$INDEXES"
+timed server_copy_idx psql -X -q -d c3 -c "$COPY_SQL"
+log "server-side COPY into a typed table, the store's indexes built after, one transaction"
+fresh c4; psql -X -q -d c4 -c "$TYPED"
+timed server_copy_late psql -X -q -d c4 -c "BEGIN" -c "SET LOCAL maintenance_work_mem = '256MB'" -c "$COPY_SQL" -c "$INDEXES" -c "COMMIT"
+for db in c1 c2 c3 c4; do
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM flows")
 	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
 done
 
 base=${SEC[server_copy]}
+base_idx=${SEC[server_copy_idx]}
 {
 	echo "# vpcflow-load benchmark, $(date +%Y-%m-%d)"
 	echo
-	echo "- commit \`$(git -C "$ROOT" rev-parse --short HEAD)\`; $records rows of \`gen_flows.py --seed 1\` (v2); 2 cores; one throwaway cluster, default durability, shared_buffers 1GB"
-	echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "- vpcflow loads go into the partitioned, indexed store (a new day partition: heap filled, indexes built at attach), exactly once per file; the COPY baselines into an unpartitioned typed table with no indexes, times as epoch integers"
+	echo "- commit \`$(git -C "$ROOT" rev-parse --short HEAD)\`; $records rows of \`gen_flows.py --seed 1\` (v2); $(nproc) cores; one throwaway cluster, default durability (fsync, full_page_writes, wal_level replica), shared_buffers 1GB"
+	echo "- load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- vpcflow loads go into the partitioned, indexed store (BRIN start_time, btree srcaddr, btree dstaddr), exactly once per file; by default in bulk-load transactions (\`--batch-seconds 60\`: the new day's indexes built once at commit), or one transaction per file (\`--batch-seconds 0\`: the first file creates the day, the others insert into its indexes row by row). The COPY baselines load an unpartitioned typed table (times as epoch integers)."
+	echo "- CPU: cluster = the server's processes (backends, parallel workers, \`tail\`), from the postmaster's reaped children; client = the loader or psql process"
 	echo
-	echo "| load | seconds | rows/s | ÷ server COPY |"
-	echo "|---|---|---|---|"
-	for k in plain_j1 gz_j1 tree_j1 tree_j2 psql_copy server_copy; do
+	echo "| load | seconds | rows/s | ÷ server COPY, no indexes | ÷ server COPY, indexes in place | cluster CPU s | client CPU s |"
+	echo "|---|---|---|---|---|---|---|"
+	for k in plain_j1 gz_j1 tree_j1 tree_j2 tree_j1_file tree_j2_file tree2_j1 tree2_j2 psql_copy server_copy server_copy_idx server_copy_late; do
 		case $k in
 			plain_j1) name="vpcflow-load -j 1, one plain file" ;;
 			gz_j1) name="vpcflow-load -j 1, one gzip file" ;;
 			tree_j1) name="vpcflow-load -j 1, tree of 40 gzip files" ;;
 			tree_j2) name="vpcflow-load -j 2, tree of 40 gzip files" ;;
+			tree_j1_file) name="vpcflow-load -j 1, tree of 40 gzip files, a transaction per file" ;;
+			tree_j2_file) name="vpcflow-load -j 2, tree of 40 gzip files, a transaction per file" ;;
+			tree2_j1) name="vpcflow-load -j 1, the same rows as 40 gzip files over two days" ;;
+			tree2_j2) name="vpcflow-load -j 2, the same rows as 40 gzip files over two days" ;;
 			psql_copy) name="psql \\copy, typed table, no indexes" ;;
 			server_copy) name="server-side COPY, typed table, no indexes" ;;
+			server_copy_idx) name="server-side COPY, typed table, the store's indexes in place" ;;
+			server_copy_late) name="server-side COPY, typed table, the store's indexes built after (same transaction)" ;;
 		esac
-		printf '| %s | %.2f | %s | %.2f |\n' "$name" "${SEC[$k]}" "$(rate "${SEC[$k]}")" "$(awk -v a="$base" -v b="${SEC[$k]}" 'BEGIN { print a / b }')"
+		printf '| %s | %.2f | %s | %.2f | %.2f | %s | %s |\n' "$name" "${SEC[$k]}" "$(rate "${SEC[$k]}")" \
+			"$(awk -v a="$base" -v b="${SEC[$k]}" 'BEGIN { print a / b }')" \
+			"$(awk -v a="$base_idx" -v b="${SEC[$k]}" 'BEGIN { print a / b }')" "${CCPU[$k]}" "${LCPU[$k]}"
 	done
 } | tee "$OUT"
 log "report: $OUT"

@@ -2,10 +2,13 @@
  * vpcflow-load: load flow-log files and S3-style trees into vpcflow, on libpq.
  *
  * Each file travels as it is stored (plain or gzip) to vpcflow.ingest_data,
- * which parses it with the same C parser as ingest_file and loads it in one
- * transaction, exactly once (keyed by the SHA-256 of its bytes).  So a
- * killed loader leaves no partial file, and a re-run loads exactly what is
- * missing.  -j N loads N files at a time on N connections.
+ * which parses it with the same C parser as ingest_file and loads it whole
+ * or not at all, exactly once (keyed by the SHA-256 of its bytes).  Files
+ * go in transactions of several (--batch-seconds), each under a savepoint,
+ * between vpcflow.begin_bulk_load() and end_bulk_load(): a new day that the
+ * files of one transaction fill gets its indexes built once, by sorting, at
+ * the end (docs/bulk_load.md).  A killed loader leaves no partial file, and
+ * a re-run loads exactly what is missing.  -j N loads on N connections.
  *
  * --dry-run parses locally with the shared parser (src/flowparse.c,
  * src/envelope.c) and reports what would load, without a server.
@@ -41,6 +44,7 @@ typedef struct Options
 	const char *on_error;
 	int			jobs;
 	int			retries;
+	double		batch_seconds;
 	bool		dry_run;
 	bool		quiet;
 } Options;
@@ -49,6 +53,7 @@ typedef struct FileItem
 {
 	char	   *path;
 	off_t		size;
+	size_t		day_len;		/* path[0..day_len) names its day: see day_prefix */
 } FileItem;
 
 /* Shared by the workers, under lock. */
@@ -69,7 +74,7 @@ static struct
 	bool		fatal;			/* a connection could not be made: stop */
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static Options opts = {NULL, NULL, "quarantine", 1, 0, false, false};
+static Options opts = {NULL, NULL, "quarantine", 1, 0, 60, false, false};
 static volatile sig_atomic_t interrupted = 0;
 static double start_time;
 
@@ -107,7 +112,9 @@ usage(FILE *out)
 			"Options:\n"
 			"  -d, --dbname=CONNINFO   database name or libpq connection string (PG* variables\n"
 			"                          apply as usual)\n"
-			"  -j, --jobs=N            load N files at a time, on N connections (default 1)\n"
+			"  -j, --jobs=N            load on N connections (default 1); in bulk loads the\n"
+			"                          files of one day (.../YYYY/MM/DD/, d=DD/, else one\n"
+			"                          directory) go to one connection\n"
 			"  -f, --format=FORMAT     format of headerless input: field names, or v2, v3, v4,\n"
 			"                          v5, tgw (files with a header line need none); or gcp,\n"
 			"                          azure-nsg, azure-vnet, aws (else detected from content)\n"
@@ -115,16 +122,73 @@ usage(FILE *out)
 			"                          or fail (a bad line fails its whole file)\n"
 			"      --retry=N           retry a lost or refused connection N times, with\n"
 			"                          exponential backoff (default 0)\n"
+			"      --batch-seconds=S   commit every S seconds: the files of one transaction\n"
+			"                          fill the new partitions they create, whose indexes\n"
+			"                          are built once at commit (default 60; 0: one file\n"
+			"                          per transaction)\n"
 			"  -n, --dry-run           parse locally and report; connect to nothing\n"
 			"  -q, --quiet             no progress display\n"
 			"  -h, --help              this help\n"
 			"\n"
-			"Each file loads in one transaction through vpcflow.ingest_data; a file already\n"
-			"loaded (same bytes) is skipped. Exit status: 0 when every file loaded or was\n"
+			"Each file loads whole or not at all through vpcflow.ingest_data, under its own\n"
+			"savepoint; a file already loaded (same bytes) is skipped.  An interrupted run\n"
+			"loses at most its open transactions: a re-run loads exactly what is missing. Exit status: 0 when every file loaded or was\n"
 			"already loaded, 1 when some file failed, 2 on bad usage or no connection.\n");
 }
 
 /* ---------- finding files ---------- */
+
+static bool
+all_digits(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return len > 0;
+}
+
+/*
+ * The length of the part of path that names the file's day: through the
+ * directory DD of .../YYYY/MM/DD/ (the S3 layout) or d=DD / day=DD (Hive
+ * style, Azure), whatever hour or minute directories follow; else the
+ * file's directory.  Files of one day go to one connection (see worker),
+ * so that one bulk load fills each new day.
+ */
+static size_t
+day_prefix(const char *path)
+{
+	const char *comp[64];
+	size_t		len[64];
+	int			n = 0;
+	const char *p = path;
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return 0;
+	while (p < slash && n < 64)
+	{
+		const char *e = memchr(p, '/', slash - p);
+
+		if (e == NULL)
+			e = slash;
+		comp[n] = p;
+		len[n] = e - p;
+		n++;
+		p = e + 1;
+	}
+	for (int i = n - 1; i >= 0; i--)
+	{
+		bool		ymd = i >= 2 && len[i] == 2 && all_digits(comp[i], 2) &&
+			len[i - 1] == 2 && all_digits(comp[i - 1], 2) &&
+			len[i - 2] == 4 && all_digits(comp[i - 2], 4);
+		bool		hive = (len[i] > 2 && strncmp(comp[i], "d=", 2) == 0) ||
+			(len[i] > 4 && strncmp(comp[i], "day=", 4) == 0);
+
+		if (ymd || hive)
+			return comp[i] + len[i] - path;
+	}
+	return slash - path;
+}
 
 static void
 add_file(FileItem **files, size_t *n, size_t *cap, const char *path, off_t size)
@@ -141,6 +205,7 @@ add_file(FileItem **files, size_t *n, size_t *cap, const char *path, off_t size)
 	}
 	(*files)[*n].path = strdup(path);
 	(*files)[*n].size = size;
+	(*files)[*n].day_len = day_prefix(path);
 	(*n)++;
 }
 
@@ -471,121 +536,368 @@ connect_with_retry(void)
 	}
 }
 
-/* Load one file on conn; returns 0 ok, 1 file failed, -1 connection lost. */
+/*
+ * Files load in transactions of several files (a bulk load: see
+ * docs/bulk_load.md), each file under its own savepoint, so a bad file
+ * fails alone.  A day that the files of one transaction create gets its
+ * indexes built once, when the transaction ends.  Counts become final when
+ * the transaction commits.
+ */
+typedef struct Batch
+{
+	FileItem  **items;			/* loaded, not yet committed */
+	size_t		n;
+	size_t		cap;
+	size_t		loaded;
+	size_t		duplicates;
+	long long	rows;
+	long long	errors;
+	bool		open;			/* a transaction is open */
+	double		started;
+} Batch;
+
+enum
+{
+	LOAD_OK, LOAD_FAILED, LOAD_RETRY, LOAD_LOST = -1
+};
+
+/* Run a command; LOAD_OK, LOAD_FAILED (message printed) or LOAD_LOST. */
 static int
-load_file(PGconn *conn, const char *path, const char *data, size_t len)
+run_command(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult   *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int			rc = LOAD_OK;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+	{
+		if (PQstatus(conn) != CONNECTION_OK)
+			rc = LOAD_LOST;
+		else
+		{
+			fprintf(stderr, "\nvpcflow-load: %s: %s", what, PQerrorMessage(conn));
+			rc = LOAD_FAILED;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Load one file on conn, in the open transaction, under a savepoint.
+ * LOAD_RETRY: a deadlock or serialization failure with another loader;
+ * the file is rolled back and should be retried in a new transaction.
+ */
+static int
+load_file(PGconn *conn, Batch *b, const char *path, const char *data, size_t len)
 {
 	const char *values[4] = {strcmp(path, "-") == 0 ? "stdin" : path, data, opts.format, opts.on_error};
 	int			lengths[4] = {0, (int) len, 0, 0};
 	int			formats[4] = {0, 1, 0, 0};
 	PGresult   *res;
-	int			rc = 0;
+	int			rc = LOAD_OK;
 
+	if ((rc = run_command(conn, "SAVEPOINT vpcflow_file", path)) != LOAD_OK)
+		return rc;
 	res = PQexecParams(conn,
 					   "SELECT status, rows, errors FROM vpcflow.ingest_data($1, $2::bytea, $3, $4)",
 					   4, NULL, values, lengths, formats, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 	{
-		const char *status = PQgetvalue(res, 0, 0);
-
-		pthread_mutex_lock(&shared.lock);
-		if (strcmp(status, "duplicate") == 0)
-			shared.duplicates++;
+		if (strcmp(PQgetvalue(res, 0, 0), "duplicate") == 0)
+			b->duplicates++;
 		else
 		{
-			shared.loaded++;
-			shared.rows += atoll(PQgetvalue(res, 0, 1));
-			shared.errors += atoll(PQgetvalue(res, 0, 2));
+			b->loaded++;
+			b->rows += atoll(PQgetvalue(res, 0, 1));
+			b->errors += atoll(PQgetvalue(res, 0, 2));
 		}
-		pthread_mutex_unlock(&shared.lock);
+		PQclear(res);
+		return run_command(conn, "RELEASE SAVEPOINT vpcflow_file", path);
 	}
-	else if (PQstatus(conn) != CONNECTION_OK)
-		rc = -1;
+	if (PQstatus(conn) != CONNECTION_OK)
+		rc = LOAD_LOST;
 	else
 	{
-		fprintf(stderr, "\nvpcflow-load: %s: %s", path, PQerrorMessage(conn));
-		rc = 1;
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0))
+			rc = LOAD_RETRY;
+		else
+		{
+			fprintf(stderr, "\nvpcflow-load: %s: %s", path, PQerrorMessage(conn));
+			rc = LOAD_FAILED;
+		}
 	}
 	PQclear(res);
+	if (rc != LOAD_LOST)
+	{
+		int			r = run_command(conn, "ROLLBACK TO SAVEPOINT vpcflow_file", path);
+
+		if (r == LOAD_OK)
+			r = run_command(conn, "RELEASE SAVEPOINT vpcflow_file", path);
+		if (r != LOAD_OK)
+			return r == LOAD_LOST ? LOAD_LOST : LOAD_FAILED;
+	}
 	return rc;
+}
+
+static int
+begin_batch(PGconn *conn, Batch *b)
+{
+	int			rc = run_command(conn, "BEGIN", "BEGIN");
+
+	if (rc == LOAD_OK)
+	{
+		rc = run_command(conn, "SELECT vpcflow.begin_bulk_load()", "begin_bulk_load");
+		/* end the failed transaction, so that the next file starts afresh */
+		if (rc == LOAD_FAILED && run_command(conn, "ROLLBACK", "ROLLBACK") == LOAD_LOST)
+			rc = LOAD_LOST;
+	}
+	if (rc == LOAD_OK)
+	{
+		b->open = true;
+		b->started = now();
+	}
+	return rc;
+}
+
+/* Forget the batch's files and counts (committed, or to be redone). */
+static void
+reset_batch(Batch *b)
+{
+	b->n = 0;
+	b->loaded = b->duplicates = 0;
+	b->rows = b->errors = 0;
+	b->open = false;
+}
+
+/* The files of a failed batch: each counts as failed. */
+static void
+fail_batch(Batch *b)
+{
+	pthread_mutex_lock(&shared.lock);
+	shared.failed += b->n;
+	shared.done += b->n;
+	pthread_mutex_unlock(&shared.lock);
+	reset_batch(b);
+}
+
+/* Attach what the batch created and commit; the counts become final. */
+static int
+commit_batch(PGconn *conn, Batch *b)
+{
+	int			rc = run_command(conn, "SELECT vpcflow.end_bulk_load()", "end_bulk_load");
+
+	if (rc == LOAD_OK)
+		rc = run_command(conn, "COMMIT", "COMMIT");
+	if (rc == LOAD_OK)
+	{
+		pthread_mutex_lock(&shared.lock);
+		shared.loaded += b->loaded;
+		shared.duplicates += b->duplicates;
+		shared.rows += b->rows;
+		shared.errors += b->errors;
+		shared.done += b->n;
+		pthread_mutex_unlock(&shared.lock);
+		reset_batch(b);
+	}
+	else if (rc == LOAD_FAILED)
+	{
+		(void) run_command(conn, "ROLLBACK", "ROLLBACK");
+		fail_batch(b);
+	}
+	return rc;
+}
+
+static void
+batch_add(Batch *b, FileItem *item)
+{
+	if (b->n == b->cap)
+	{
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->items = realloc(b->items, b->cap * sizeof(FileItem *));
+		if (b->items == NULL)
+		{
+			perror("vpcflow-load");
+			exit(2);
+		}
+	}
+	b->items[b->n++] = item;
+}
+
+/* Count one file's bytes as processed. */
+static void
+note_bytes(FileItem *item, size_t len)
+{
+	pthread_mutex_lock(&shared.lock);
+	shared.bytes_in += item->size ? item->size : (long long) len;
+	pthread_mutex_unlock(&shared.lock);
 }
 
 static void *
 worker(void *arg)
 {
 	PGconn	   *conn = NULL;
+	Batch		b = {0};
+	FileItem  **redo = NULL;	/* files of a batch lost with its connection */
+	size_t		nredo = 0;
+	size_t		day_next = 0,	/* this worker's day: files[day_next..day_end) */
+				day_end = 0;
+	int			lost = 0;
 
 	(void) arg;
 	for (;;)
 	{
-		FileItem   *item;
+		FileItem   *item = NULL;
 		char		err[256];
 		char	   *data;
 		size_t		len = 0;
 		int			rc;
+		bool		more;
 
-		pthread_mutex_lock(&shared.lock);
-		if (interrupted || shared.fatal || shared.next >= shared.nfiles)
+		if (nredo > 0)
+			item = redo[--nredo];
+		else if (day_next < day_end && !interrupted && !shared.fatal)
+			item = &shared.files[day_next++];
+		else
 		{
+			/*
+			 * The next day's files, all of them (the walk keeps them
+			 * together), for one bulk load to fill the day.  With one file
+			 * per transaction there is nothing to gain from that, and
+			 * connections share a day's files.
+			 */
+			pthread_mutex_lock(&shared.lock);
+			if (!interrupted && !shared.fatal && shared.next < shared.nfiles)
+			{
+				FileItem   *first = &shared.files[shared.next];
+
+				day_next = shared.next;
+				day_end = day_next + 1;
+				while (opts.batch_seconds > 0 && day_end < shared.nfiles &&
+					   shared.files[day_end].day_len == first->day_len &&
+					   strncmp(shared.files[day_end].path, first->path, first->day_len) == 0)
+					day_end++;
+				shared.next = day_end;
+				item = &shared.files[day_next++];
+			}
 			pthread_mutex_unlock(&shared.lock);
-			break;
 		}
-		item = &shared.files[shared.next++];
-		pthread_mutex_unlock(&shared.lock);
+		if (item == NULL)
+			break;
 
 		data = read_all(item->path, &len, err, sizeof(err));
 		if (data == NULL)
 		{
 			fprintf(stderr, "\nvpcflow-load: %s: %s\n", item->path, err);
-			rc = 1;
+			rc = LOAD_FAILED;
 		}
 		else if (opts.dry_run)
 		{
 			long long	records,
 						errors;
 
-			rc = dry_run_file(item->path, data, len, &records, &errors) == 0 ? 0 : 1;
+			rc = dry_run_file(item->path, data, len, &records, &errors) == 0 ? LOAD_OK : LOAD_FAILED;
 			pthread_mutex_lock(&shared.lock);
-			shared.loaded += rc == 0;
-			shared.rows += rc == 0 ? records : 0;
-			shared.errors += rc == 0 ? errors : 0;
+			shared.loaded += rc == LOAD_OK;
+			shared.rows += rc == LOAD_OK ? records : 0;
+			shared.errors += rc == LOAD_OK ? errors : 0;
 			pthread_mutex_unlock(&shared.lock);
 		}
 		else
 		{
-			/* a lost connection retries the same file: exactly-once makes that safe */
-			for (int attempt = 0;; attempt++)
+			for (int retry = 0;; retry++)
 			{
 				if (conn == NULL && (conn = connect_with_retry()) == NULL)
 				{
 					pthread_mutex_lock(&shared.lock);
 					shared.fatal = true;
 					pthread_mutex_unlock(&shared.lock);
-					rc = 1;
+					rc = LOAD_FAILED;
 					break;
 				}
-				rc = load_file(conn, item->path, data, len);
-				if (rc >= 0)
+				rc = b.open ? LOAD_OK : begin_batch(conn, &b);
+				if (rc == LOAD_OK)
+					rc = load_file(conn, &b, item->path, data, len);
+				if (rc == LOAD_RETRY && retry < 3)
+				{
+					/* another loader holds what this file needs: commit, retry alone */
+					if ((rc = commit_batch(conn, &b)) == LOAD_OK)
+						continue;
+				}
+				else if (rc == LOAD_RETRY)
+				{
+					fprintf(stderr, "\nvpcflow-load: %s: %s", item->path, PQerrorMessage(conn));
+					rc = LOAD_FAILED;
+				}
+				if (rc != LOAD_LOST)
 					break;
+				/* connection lost: the open batch is rolled back, redo it */
 				fprintf(stderr, "\nvpcflow-load: %s: connection lost: %s", item->path, PQerrorMessage(conn));
 				PQfinish(conn);
 				conn = NULL;
-				if (attempt >= opts.retries || interrupted)
+				b.open = false;
+				if (++lost > opts.retries || interrupted)
 				{
-					rc = 1;
+					fail_batch(&b);
+					rc = LOAD_FAILED;
 					break;
 				}
+				redo = realloc(redo, (nredo + b.n) * sizeof(FileItem *));
+				for (size_t i = 0; i < b.n; i++)
+					redo[nredo++] = b.items[i];
+				reset_batch(&b);
+				retry = -1;
 			}
 		}
 		free(data);
+		note_bytes(item, len);
+		if (rc == LOAD_OK && !opts.dry_run)
+			batch_add(&b, item);
+		else
+		{
+			pthread_mutex_lock(&shared.lock);
+			shared.done++;
+			shared.failed += rc != LOAD_OK;
+			pthread_mutex_unlock(&shared.lock);
+		}
+
+		/* end the batch after --batch-seconds, or when no file is left */
 		pthread_mutex_lock(&shared.lock);
-		shared.done++;
-		shared.failed += rc != 0;
-		shared.bytes_in += item->size ? item->size : (long long) len;
+		more = !interrupted && !shared.fatal && (day_next < day_end || shared.next < shared.nfiles);
+		pthread_mutex_unlock(&shared.lock);
+		if (b.open && conn != NULL && (nredo == 0 && (!more || now() - b.started >= opts.batch_seconds)))
+		{
+			rc = commit_batch(conn, &b);
+			if (rc == LOAD_LOST)
+			{
+				fprintf(stderr, "\nvpcflow-load: connection lost at commit: %s", PQerrorMessage(conn));
+				PQfinish(conn);
+				conn = NULL;
+				if (++lost > opts.retries || interrupted)
+					fail_batch(&b);
+				else
+				{
+					redo = realloc(redo, (nredo + b.n) * sizeof(FileItem *));
+					for (size_t i = 0; i < b.n; i++)
+						redo[nredo++] = b.items[i];
+					reset_batch(&b);
+				}
+			}
+		}
+	}
+	/* interrupted with a batch open: it is rolled back, nothing partial */
+	if (b.open)
+	{
+		pthread_mutex_lock(&shared.lock);
+		shared.done += b.n;
 		pthread_mutex_unlock(&shared.lock);
 	}
 	if (conn)
 		PQfinish(conn);
+	free(b.items);
+	free(redo);
 	return NULL;
 }
 
@@ -623,6 +935,7 @@ main(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'},
 		{"on-error", required_argument, NULL, 1},
 		{"retry", required_argument, NULL, 2},
+		{"batch-seconds", required_argument, NULL, 3},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -651,6 +964,9 @@ main(int argc, char **argv)
 			case 2:
 				opts.retries = atoi(optarg);
 				break;
+			case 3:
+				opts.batch_seconds = atof(optarg);
+				break;
 			case 'n':
 				opts.dry_run = true;
 				break;
@@ -666,6 +982,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc || opts.jobs < 1 || opts.jobs > 64 || opts.retries < 0 ||
+		opts.batch_seconds < 0 ||
 		(strcmp(opts.on_error, "quarantine") != 0 && strcmp(opts.on_error, "fail") != 0))
 	{
 		usage(stderr);

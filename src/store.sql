@@ -192,8 +192,12 @@ BEGIN
         RETURN;
     END IF;
 
-    -- one creator at a time; whoever waited finds the partition made
-    PERFORM pg_advisory_xact_lock(hashtext('vpcflow.partition_for'));
+    -- one creator at a time per interval bucket (bulk loads hold the lock
+    -- until they commit; other days need not wait): whoever waited finds
+    -- the partition made.  Buckets of one step never overlap.
+    SELECT s.partition_interval INTO step FROM vpcflow.settings s;
+    PERFORM pg_advisory_xact_lock(hashtext('vpcflow.partition_for'),
+        hashtext(extract(epoch FROM date_bin(step, ts, timestamptz '2000-01-01 00:00:00+00'))::text));
     RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound, true
         FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
     IF FOUND THEN

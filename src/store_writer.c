@@ -7,7 +7,9 @@
  * missing for a row's start time is created through vpcflow.partition_for,
  * unattached and without indexes: its heap is filled and attaching it at
  * the end builds the indexes by sorting, much cheaper than row-by-row
- * inserts.  Rows are stored without their trailing NULL columns.
+ * inserts.  Inside a bulk load (vpcflow.begin_bulk_load) such partitions
+ * stay unattached until vpcflow.end_bulk_load, for the transaction's later
+ * loads to fill.  Rows are stored without their trailing NULL columns.
  */
 #include "postgres.h"
 
@@ -19,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -61,6 +64,94 @@ struct StoreWriter
 	int			maxtargets;
 	int			last;			/* target of the previous row */
 };
+
+/*
+ * Partitions created unattached (partition_for(ts, false)) by the loads of
+ * the current transaction and not attached yet.  A load attaches its own
+ * at its end, unless the transaction runs a bulk load
+ * (vpcflow.begin_bulk_load): then later loads of the transaction keep
+ * filling them and vpcflow.end_bulk_load attaches them all, so a day that
+ * many files make gets its indexes built once, by sorting, instead of row
+ * by row.  An entry made in a subtransaction that aborts goes with it
+ * (the table does); committing with entries left is an error.
+ */
+typedef struct PendingPart
+{
+	Oid			relid;
+	TimestampTz lower;
+	TimestampTz upper;
+	SubTransactionId subid;		/* where partition_for made it */
+} PendingPart;
+
+static PendingPart *pending_parts = NULL;
+static int	npending = 0;
+static int	maxpending = 0;
+static bool bulk_load = false;
+static bool callbacks_registered = false;
+
+static void
+pending_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (npending > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("a bulk load left %d new partition(s) of vpcflow.flows unattached", npending),
+						 errhint("Call vpcflow.end_bulk_load() before COMMIT.")));
+			break;
+		default:
+			npending = 0;
+			bulk_load = false;
+			break;
+	}
+}
+
+static void
+pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	int			kept = 0;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	/* entries made since the subtransaction began are rolled back with it */
+	for (int i = 0; i < npending; i++)
+		if (pending_parts[i].subid < mySubid)
+			pending_parts[kept++] = pending_parts[i];
+	npending = kept;
+}
+
+static void
+register_pending_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(pending_xact_callback, NULL);
+	RegisterSubXactCallback(pending_subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
+static void
+remember_pending(Oid relid, TimestampTz lower, TimestampTz upper)
+{
+	register_pending_callbacks();
+	if (npending == maxpending)
+	{
+		maxpending = maxpending ? maxpending * 2 : 8;
+		pending_parts = pending_parts
+			? repalloc(pending_parts, sizeof(PendingPart) * maxpending)
+			: MemoryContextAlloc(TopMemoryContext, sizeof(PendingPart) * maxpending);
+	}
+	pending_parts[npending].relid = relid;
+	pending_parts[npending].lower = lower;
+	pending_parts[npending].upper = upper;
+	pending_parts[npending].subid = GetCurrentSubTransactionId();
+	npending++;
+}
 
 static Target *
 open_target(StoreWriter *st, Oid relid, TimestampTz lower, TimestampTz upper, bool pending)
@@ -153,6 +244,14 @@ find_target(StoreWriter *st, TimestampTz ts)
 	/* bound what one file can make us open, create and lock */
 	if (st->ntargets >= vpcflow_max_partitions_per_load)
 		return -1;
+	/* made by an earlier load of this bulk load, still unattached */
+	for (int i = 0; i < npending; i++)
+		if (ts >= pending_parts[i].lower && ts < pending_parts[i].upper)
+		{
+			open_target(st, pending_parts[i].relid, pending_parts[i].lower,
+						pending_parts[i].upper, true);
+			return st->last = st->ntargets - 1;
+		}
 
 	args[0] = TimestampTzGetDatum(ts);
 	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound, attached "
@@ -178,6 +277,8 @@ find_target(StoreWriter *st, TimestampTz ts)
 		relid = warm.side_relid;
 	}
 	open_target(st, relid, lower, upper, !attached);
+	if (!attached)
+		remember_pending(relid, lower, upper);
 	return st->last = st->ntargets - 1;
 }
 
@@ -225,33 +326,37 @@ close_targets(StoreWriter *st)
 }
 
 /*
- * Attach the partitions this load created.  ATTACH builds their indexes
- * with a sort; give that sort room, for this step only.
+ * Attach the pending partitions (all of the transaction's).  ATTACH builds
+ * their indexes with a sort; give that sort room, for this step only.
+ * Returns how many were attached.
  */
-static void
-attach_pending(StoreWriter *st)
+static int
+attach_pending(void)
 {
 	Oid			types[3] = {OIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	int			nestlevel = NewGUCNestLevel();
+	int			n = 0;
 
 	if (maintenance_work_mem < 256 * 1024)
 		(void) set_config_option("maintenance_work_mem", "256MB", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	for (int i = 0; i < st->ntargets; i++)
+	while (npending > 0)
 	{
-		Target	   *t = &st->targets[i];
+		PendingPart *p = &pending_parts[0];
 		Datum		args[3];
 
-		if (!t->pending)
-			continue;
-		args[0] = ObjectIdGetDatum(t->relid);
-		args[1] = TimestampTzGetDatum(t->lower);
-		args[2] = TimestampTzGetDatum(t->upper);
+		args[0] = ObjectIdGetDatum(p->relid);
+		args[1] = TimestampTzGetDatum(p->lower);
+		args[2] = TimestampTzGetDatum(p->upper);
 		if (SPI_execute_with_args("SELECT vpcflow.attach_partition($1::regclass, $2, $3)",
 								  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not attach a new partition of vpcflow.flows");
+		memmove(&pending_parts[0], &pending_parts[1], sizeof(PendingPart) * (npending - 1));
+		npending--;
+		n++;
 	}
 	AtEOXact_GUC(true, nestlevel);
+	return n;
 }
 
 StoreWriter *
@@ -299,7 +404,50 @@ store_writer_finish(StoreWriter *st)
 {
 	flush_all(st);
 	close_targets(st);
-	attach_pending(st);
+	if (!bulk_load)
+		(void) attach_pending();
 	FreeExecutorState(st->estate);
 	MemoryContextDelete(st->batch_cxt);
+}
+
+/*
+ * vpcflow.begin_bulk_load(): the loads that follow in this transaction
+ * leave the partitions they create unattached, for later loads of the
+ * transaction to fill, until vpcflow.end_bulk_load() attaches them.
+ */
+PG_FUNCTION_INFO_V1(vpcflow_begin_bulk_load);
+Datum
+vpcflow_begin_bulk_load(PG_FUNCTION_ARGS)
+{
+	if (!IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("vpcflow.begin_bulk_load() can only be used in a transaction block")));
+	register_pending_callbacks();
+	bulk_load = true;
+	PG_RETURN_VOID();
+}
+
+/*
+ * vpcflow.end_bulk_load(): attach the partitions the transaction's loads
+ * created (building their indexes), end the bulk load; returns how many.
+ * Not under a savepoint: rolling it back would undo the attaching after
+ * the list was emptied, and leave the tables unattached at commit.
+ */
+PG_FUNCTION_INFO_V1(vpcflow_end_bulk_load);
+Datum
+vpcflow_end_bulk_load(PG_FUNCTION_ARGS)
+{
+	int			n;
+
+	if (GetCurrentTransactionNestLevel() > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("vpcflow.end_bulk_load() cannot run inside a savepoint or exception block")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = attach_pending();
+	SPI_finish();
+	bulk_load = false;
+	PG_RETURN_INT32(n);
 }

@@ -80,7 +80,8 @@ check "dry run counts the records ingest stores" grep -q "; $before rows, 0 quar
 make_tree 60 3000
 expected=$((60 * 3000))
 fresh_db vpcflow_load_c
-"$LOAD" -q -d vpcflow_load_c -j 2 "$WORK/tree" 2>/dev/null &
+# --batch-seconds 0: one file per transaction, so files commit one by one
+"$LOAD" -q -d vpcflow_load_c -j 2 --batch-seconds 0 "$WORK/tree" 2>/dev/null &
 pid=$!
 # wait until some files have committed, then kill without warning
 for _ in $(seq 1 100); do
@@ -102,9 +103,49 @@ check "re-run after kill -9: exactly the rows of a clean load" test \
 check "re-run after kill -9: every file once" test \
     "$(q vpcflow_load_c "SELECT count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "60/60"
 
+# ---------------------------------------------------------------- kill -9 mid-batch, then re-run
+# Files in transactions of several (0.3 s each here): the kill comes while
+# a transaction is open, after some have committed.
+fresh_db vpcflow_load_h
+"$LOAD" -q -d vpcflow_load_h -j 2 --batch-seconds 0.3 "$WORK/tree" 2>/dev/null &
+pid=$!
+for _ in $(seq 1 100); do
+    n=$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
+    [[ "$n" -ge 1 ]] && break
+    sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+partial=$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.ingest_log")
+check "kill -9 mid-batch stopped the load part-way ($partial of 60 files)" test "$partial" -lt 60
+check "after kill -9 mid-batch: only whole files are stored" test \
+    "$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_h "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
+check "after kill -9 mid-batch: no partition left unattached" test \
+    "$(q vpcflow_load_h "SELECT count(*) FROM pg_class WHERE relnamespace = 'vpcflow'::regnamespace AND relname LIKE 'flows_p%' AND relkind = 'r' AND NOT relispartition")" = "0"
+"$LOAD" -q -d vpcflow_load_h -j 2 "$WORK/tree" 2>"$WORK/resume-h.err"
+rc=$?
+check "re-run after kill -9 mid-batch: exit 0" test "$rc" -eq 0
+check "re-run after kill -9 mid-batch: exactly the rows of a clean load, every file once" test \
+    "$(q vpcflow_load_h "SELECT (SELECT count(*) FROM vpcflow.flows) || ' ' || count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "$expected 60/60"
+check "bulk-loaded days carry their three indexes" test \
+    "$(q vpcflow_load_h "SELECT count(*) FILTER (WHERE n = 3) || '/' || count(*) FROM (SELECT (SELECT count(*) FROM pg_index x WHERE x.indrelid = p.partition) AS n FROM vpcflow.partitions p) s")" = "3/3"
+
+# a bulk load that never calls end_bulk_load cannot commit, and leaves nothing
+fresh_db vpcflow_load_i
+f1=$(find "$WORK/tree" -name '*.gz' | sort | head -1)
+psql -X -q -d vpcflow_load_i -v b64="$(base64 -w0 "$f1")" >"$WORK/noend.out" 2>&1 <<'SQL'
+BEGIN;
+SELECT vpcflow.begin_bulk_load();
+SELECT rows FROM vpcflow.ingest_data('f', decode(:'b64', 'base64'));
+COMMIT;
+SQL
+check "bulk load without end_bulk_load: COMMIT fails with a hint" grep -q "end_bulk_load" "$WORK/noend.out"
+check "bulk load without end_bulk_load: nothing stored" test \
+    "$(q vpcflow_load_i "SELECT (SELECT count(*) FROM vpcflow.ingest_log) + (SELECT count(*) FROM pg_class WHERE relnamespace = 'vpcflow'::regnamespace AND relname LIKE 'flows_p%' AND relkind = 'r' AND NOT relispartition)")" = "0"
+
 # ---------------------------------------------------------------- server restart mid-load
 fresh_db vpcflow_load_d
-"$LOAD" -q -d vpcflow_load_d -j 2 --retry 6 "$WORK/tree" 2>"$WORK/restart.err" &
+"$LOAD" -q -d vpcflow_load_d -j 2 --retry 6 --batch-seconds 0.3 "$WORK/tree" 2>"$WORK/restart.err" &
 pid=$!
 for _ in $(seq 1 100); do
     n=$(q vpcflow_load_d "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
@@ -235,5 +276,5 @@ check "Azure blob layout: a re-run loads nothing" grep -q "0 loaded, 7 already l
 "$LOAD" -n "$WORK/azure" 2>"$WORK/azure-dry.err"
 check "Azure / GCP dry run counts the rows ingest stores" grep -q "; $((az_nsg + az_vnet + gcp_n)) rows, 0 quarantined;.*\[dry run\]" "$WORK/azure-dry.err"
 
-for db in a b c d e f g; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
+for db in a b c d e f g h i; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
 exit 0
