@@ -185,6 +185,25 @@ BEGIN
     END IF;
     SELECT s.warm_block_rows, s.maintenance_lock_timeout INTO block_rows, lock_wait
         FROM vpcflow.settings s;
+    -- A probe before the build: could writers be stopped now?  A writer
+    -- transaction that outlasts lock_wait (a bulk load, docs/bulk_load.md)
+    -- would make the catch-up below time out after the whole build; then
+    -- skip now, having built nothing.  The lock is released at once
+    -- (the subtransaction is left by an error).
+    PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    BEGIN
+        LOCK TABLE ONLY vpcflow.flows IN EXCLUSIVE MODE;
+        RAISE SQLSTATE 'VFPRB';
+    EXCEPTION
+        WHEN SQLSTATE 'VFPRB' THEN
+            NULL;
+        WHEN lock_not_available THEN
+            RAISE EXCEPTION 'compression of % deferred: a writer of vpcflow.flows kept it longer than maintenance_lock_timeout (%)',
+                part, lock_wait
+                USING ERRCODE = 'lock_not_available',
+                      HINT = 'Nothing was built; the next maintenance pass tries again.';
+    END;
+    PERFORM set_config('lock_timeout', old_lock_timeout, true);
     SELECT c.relname INTO relname FROM pg_class c WHERE c.oid = part;
     tmpname := left(relname, 50) || '_warm';
     side := left(relname, 50) || '_late';

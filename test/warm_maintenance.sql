@@ -5,13 +5,14 @@
 -- must lose or change no row: counts and sums before and after compression,
 -- late inserts and the fold.  Writers are not stopped while a day's blocks
 -- are built: a build held half-way lets them insert, and their rows land in
--- the side table; a row deleted meanwhile makes the step fail, not lie.
+-- the side table; a row deleted meanwhile makes the step fail, not lie;
+-- a writer transaction longer than the lock wait makes it give up early.
 -- run_maintenance commits, so this file runs
 -- outside a transaction and removes what it made at the end.
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(30);
+SELECT plan(34);
 
 CREATE TABLE pg_temp.saved_settings AS SELECT * FROM vpcflow.settings;
 UPDATE vpcflow.settings SET hot_window = '2 days', warm = true, retention = NULL,
@@ -204,6 +205,34 @@ SELECT matches((SELECT built FROM pg_temp.held2), 'changed while it was compress
                'a row deleted during the build makes the step fail');
 SELECT is(pg_temp.tier('2011-01-14'), 'hot', 'the day then stays hot');
 SELECT is(pg_temp.day('2011-01-14'), '999 rows, ' || (500500 - 1) || ' bytes', 'without the deleted row');
+
+-- A writer transaction that outlasts maintenance_lock_timeout: compress
+-- gives up before building anything (no block is written), so a pass
+-- beside a long bulk load costs no wasted build.
+SELECT pg_temp.fill('2011-01-15', 1000);
+SELECT dblink_connect('longwriter', format('host=127.0.0.1 port=%s dbname=%s user=%s',
+                      current_setting('port'), current_database(), current_user));
+SELECT dblink_exec('longwriter', 'BEGIN');
+SELECT dblink_exec('longwriter', $q$INSERT INTO vpcflow.flows (version, account_id, interface_id, srcaddr,
+    dstaddr, srcport, dstport, protocol, action, log_status, packets, bytes, start_time, end_time)
+    VALUES (2, '123456789012', 'eni-0123456789abcdef0', '10.5.5.5', '10.2.0.1', 1, 2, 6, 'ACCEPT', 'OK',
+            1, 55, '2011-01-19 01:00', '2011-01-19 01:00')$q$);
+UPDATE vpcflow.settings SET maintenance_lock_timeout = '300 ms';
+CREATE TABLE pg_temp.blocks_before AS SELECT count(*) AS n FROM vpcflow.warm_blocks;
+SELECT throws_ok(format('SELECT vpcflow.compress_partition(%L::regclass)',
+                        (SELECT p.partition::text FROM vpcflow.partitions p WHERE p.lower_bound = '2011-01-15')),
+                 '55P03', format('compression of %s deferred: a writer of vpcflow.flows kept it longer than '
+                                 'maintenance_lock_timeout (00:00:00.3)',
+                                 (SELECT p.partition::text FROM vpcflow.partitions p WHERE p.lower_bound = '2011-01-15')),
+                 'a writer transaction longer than the lock wait makes compress give up before building');
+SELECT is((SELECT count(*) FROM vpcflow.warm_blocks), (SELECT n FROM pg_temp.blocks_before),
+          'no block is left behind');
+SELECT is(pg_temp.tier('2011-01-15'), 'hot', 'the day stays hot');
+SELECT dblink_exec('longwriter', 'COMMIT');
+SELECT dblink_disconnect('longwriter');
+SELECT is((SELECT count(*) FROM vpcflow.flows WHERE srcaddr = '10.5.5.5' AND start_time >= '2011-01-19'
+           AND start_time < '2011-01-20'), 1::bigint, 'and the writer goes on to commit');
+UPDATE vpcflow.settings s SET maintenance_lock_timeout = o.maintenance_lock_timeout FROM pg_temp.saved_settings o;
 
 -- ---------------------------------------------------------------- retention
 UPDATE vpcflow.settings SET retention = '15 days';
