@@ -399,6 +399,23 @@ json_skip_string(JsonScan *e, size_t *pp)
 	return json_read_string(e, pp, NULL, 0, &n, NULL);
 }
 
+/* The ':' after a key, and the blanks around it; leaves e->pos at the value. */
+static int
+json_after_key(JsonScan *e)
+{
+	if (e->pos < e->len && e->buf[e->pos] == ':')
+		e->pos++;				/* the usual "key":value, no blank to skip */
+	else
+	{
+		json_skip_ws(e);
+		if (e->pos >= e->len || e->buf[e->pos] != ':')
+			return json_unexpected(e, "':'");
+		e->pos++;
+	}
+	json_skip_ws(e);
+	return 0;
+}
+
 /*
  * The key at e->pos (its quote) and the ':' after it, leaving e->pos at the
  * value.  A key without escapes (the common case) is handed back in place,
@@ -424,17 +441,7 @@ json_member_key(JsonScan *e, const char **key, size_t *klen, char *buf, size_t c
 			return -1;
 		*key = buf;
 	}
-	if (e->pos < e->len && e->buf[e->pos] == ':')
-		e->pos++;
-	else
-	{
-		json_skip_ws(e);
-		if (e->pos >= e->len || e->buf[e->pos] != ':')
-			return json_unexpected(e, "':'");
-		e->pos++;
-	}
-	json_skip_ws(e);
-	return 0;
+	return json_after_key(e);
 }
 
 static bool
@@ -516,12 +523,7 @@ json_read_key(JsonScan *e, char *key, size_t cap, size_t *klen)
 	}
 	else if (json_read_string(e, &e->pos, key, cap, klen ? klen : &n, NULL) < 0)
 		return -1;
-	json_skip_ws(e);
-	if (e->pos >= e->len || e->buf[e->pos] != ':')
-		return json_unexpected(e, "':'");
-	e->pos++;
-	json_skip_ws(e);
-	return 0;
+	return json_after_key(e);
 }
 
 /*

@@ -77,21 +77,28 @@ check "re-run: no new rows" test "$(q vpcflow_load_a "SELECT count(*) FROM vpcfl
 check "dry run counts the records ingest stores" grep -q "; $before rows, 0 quarantined;.*\[dry run\]" "$WORK/dry.err"
 
 # ---------------------------------------------------------------- kill -9 mid-load, then re-run
+# load_then_kill DB MIN_FILES POLL LOADER-ARGS...: load $WORK/tree with -j 2,
+# kill -9 the loader once MIN_FILES files have committed (polling every POLL
+# seconds, 100 times at most), and print how many files are stored.
+load_then_kill() {
+    local db=$1 min=$2 poll=$3 pid n
+    shift 3
+    "$LOAD" -q -d "$db" -j 2 "$@" "$WORK/tree" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do
+        n=$(q "$db" "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
+        [[ "$n" -ge "$min" ]] && break
+        sleep "$poll"
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    q "$db" "SELECT count(*) FROM vpcflow.ingest_log"
+}
 make_tree 60 3000
 expected=$((60 * 3000))
 fresh_db vpcflow_load_c
 # --batch-seconds 0: one file per transaction, so files commit one by one
-"$LOAD" -q -d vpcflow_load_c -j 2 --batch-seconds 0 "$WORK/tree" 2>/dev/null &
-pid=$!
-# wait until some files have committed, then kill without warning
-for _ in $(seq 1 100); do
-    n=$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
-    [[ "$n" -ge 5 ]] && break
-    sleep 0.1
-done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-partial=$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.ingest_log")
+partial=$(load_then_kill vpcflow_load_c 5 0.1 --batch-seconds 0)
 check "kill -9 stopped the load part-way ($partial of 60 files)" test "$partial" -lt 60
 check "after kill -9: only whole files are stored" test \
     "$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_c "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
@@ -107,16 +114,7 @@ check "re-run after kill -9: every file once" test \
 # Files in transactions of several (0.3 s each here): the kill comes while
 # a transaction is open, after some have committed.
 fresh_db vpcflow_load_h
-"$LOAD" -q -d vpcflow_load_h -j 2 --batch-seconds 0.3 "$WORK/tree" 2>/dev/null &
-pid=$!
-for _ in $(seq 1 100); do
-    n=$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
-    [[ "$n" -ge 1 ]] && break
-    sleep 0.05
-done
-kill -9 "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-partial=$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.ingest_log")
+partial=$(load_then_kill vpcflow_load_h 1 0.05 --batch-seconds 0.3)
 check "kill -9 mid-batch stopped the load part-way ($partial of 60 files)" test "$partial" -lt 60
 check "after kill -9 mid-batch: only whole files are stored" test \
     "$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_h "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
