@@ -29,6 +29,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/security.sql src/anomaly.sql src/detections.sql src/warm.sql
 # rollups (rollup.sql) and the dashboard views over them (dashboards.sql)
 SQL_PARTS  += src/rollup.sql src/dashboards.sql
+# scale-out: shard servers, shard map, foreign partitions, fan-out (shard.sql)
+SQL_PARTS  += src/shard.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

@@ -180,6 +180,7 @@ BEGIN
 
     -- one creator at a time; whoever waited finds the partition made
     PERFORM pg_advisory_xact_lock(hashtext('vpcflow.partition_for'));
+    PERFORM vpcflow.refuse_on_coordinator('loading flows');  -- docs/scaleout.md
     RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound, true
         FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
     IF FOUND THEN
