@@ -133,10 +133,16 @@ BEGIN
     VALUES (add_shard.shard_name, srv, add_shard.host, add_shard.port, add_shard.dbname)
     RETURNING s.* INTO rec;
 
-    -- async_capable: scans of several shards under one Append run concurrently
+    -- async_capable: scans of several shards under one Append run concurrently.
+    -- cursor_tuple_fraction=1: postgres_fdw reads through a cursor, which the
+    -- shard would otherwise plan for the first 10% of rows (an aggregate
+    -- over a whole srcaddr index instead of the hour it needs); the
+    -- coordinator always fetches every row.
     EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS '
-                   '(host %L, port %L, dbname %L, extensions %L, fetch_size %L, batch_size %L, async_capable %L)',
-                   srv, host, port::text, dbname, 'vpcflow', '10000', '1000', 'true');
+                   '(host %L, port %L, dbname %L, extensions %L, fetch_size %L, batch_size %L, '
+                   'async_capable %L, options %L)',
+                   srv, host, port::text, dbname, 'vpcflow', '10000', '1000', 'true',
+                   '-c cursor_tuple_fraction=1');
     mapping := format('user %L', remote_user);
     IF password IS NOT NULL THEN
         mapping := mapping || format(', password %L', password);
