@@ -302,6 +302,14 @@ for what in "Q1:$Q1" "dashboard oncall_ingest_health:SELECT * FROM vpcflow.oncal
         fail "$name with s2 down: $out"
     fi
 done
+# a query pruned to the shards that are up still answers
+acct_s1=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's1'")
+out=$(q coord -c "SELECT count(*) FROM vpcflow.flows WHERE account_id OPERATOR(vpcflow.=) '$acct_s1'::vpcflow.awsid" 2>&1) || true
+if [[ "$out" =~ ^[0-9]+$ && "$out" -gt 0 ]]; then
+    pass "with s2 down, a query pruned to an account of s1 still answers ($out flows)"
+else
+    fail "pruned query with s2 down: $out"
+fi
 # a load for a shard that is down fails those files, naming the shard; the rest loads
 acct_s2=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
 head -n 40 "$WORK/gen.log" | sed "s/^\(2 \)[0-9]\{12\}/\1$acct_s2/" >"$WORK/down.log"
