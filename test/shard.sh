@@ -382,6 +382,8 @@ got=$(q coord -c 'SELECT count(*) FROM vpcflow.flows' 2>&1)
 
 # ---------------------------------------------------------------- Citus readiness (catalog only)
 # docs/scaleout.md#citus-readiness: Citus itself is not installable here.
+# (Default expressions are scanned for the functions they call: pg_depend
+# records no dependency on built-ins such as clock_timestamp().)
 nosendrecv=$(q single -c "SELECT coalesce(string_agg(t.typname, ', '), '') FROM pg_type t WHERE t.typnamespace = 'vpcflow'::regnamespace AND t.typtype = 'b' AND (t.typsend = 0 OR t.typreceive = 0)")
 nbase=$(q single -c "SELECT count(*) FROM pg_type t WHERE t.typnamespace = 'vpcflow'::regnamespace AND t.typtype = 'b' AND t.typelem = 0")
 [[ -z "$nosendrecv" && "$nbase" -ge 8 ]] && pass "Citus readiness: all $nbase base types of vpcflow have binary send/recv" ||
@@ -393,7 +395,7 @@ nocombine=$(q single -c "SELECT coalesce(string_agg(a.aggfnoid::regprocedure::te
 naggs=$(q single -c "SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace = 'vpcflow'::regnamespace")
 [[ -z "$nocombine" && "$naggs" -ge 5 ]] && pass "Citus readiness: all $naggs aggregates have combine (and serial/deserial) functions" ||
     fail "aggregates without combine functions: $nocombine"
-volatile=$(q single -c "SELECT coalesce(string_agg(format('%s.%s', a.attrelid::regclass, a.attname), ', '), '') FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid IN ('vpcflow.flows'::regclass, 'vpcflow.rollup_1m'::regclass, 'vpcflow.rollup_1h'::regclass, 'vpcflow.rollup_1d'::regclass, 'vpcflow.rollup_vpc_1h'::regclass, 'vpcflow.rollup_vpc_1d'::regclass) AND a.attnum > 0 AND (a.attidentity <> '' OR EXISTS (SELECT 1 FROM pg_depend x JOIN pg_proc f ON f.oid = x.refobjid WHERE x.classid = 'pg_attrdef'::regclass AND x.objid = d.oid AND x.refclassid = 'pg_proc'::regclass AND f.provolatile = 'v') OR EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_attrdef'::regclass AND x.objid = d.oid AND x.refclassid = 'pg_class'::regclass AND x.refobjid IN (SELECT oid FROM pg_class WHERE relkind = 'S')))")
+volatile=$(q single -c "SELECT coalesce(string_agg(format('%s.%s', a.attrelid::regclass, a.attname), ', '), '') FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid IN ('vpcflow.flows'::regclass, 'vpcflow.rollup_1m'::regclass, 'vpcflow.rollup_1h'::regclass, 'vpcflow.rollup_1d'::regclass, 'vpcflow.rollup_vpc_1h'::regclass, 'vpcflow.rollup_vpc_1d'::regclass) AND a.attnum > 0 AND (a.attidentity <> '' OR EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) ([0-9]+)', 'g') m JOIN pg_proc f ON f.oid = m[1]::oid WHERE f.provolatile = 'v'))")
 [[ -z "$volatile" ]] && pass "Citus readiness: no volatile default or identity on the store or the rollups" ||
     fail "volatile defaults on distributed tables: $volatile"
 
