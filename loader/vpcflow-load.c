@@ -12,6 +12,14 @@
  *
  * --dry-run parses locally with the shared parser (src/flowparse.c,
  * src/envelope.c) and reports what would load, without a server.
+ *
+ * --shards: -d names a scale-out coordinator (docs/scaleout.md).  The
+ * shard map (vpcflow.shard_routes) is read from it; each file is parsed
+ * locally for its accounts and sent to the one shard that owns them, where
+ * exactly-once holds through that shard's ingest_log.  A file whose
+ * accounts are unplaced, being moved or on different shards fails.
+ * Afterwards vpcflow.sync_shards() on the coordinator makes new partitions
+ * visible there.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,7 +55,32 @@ typedef struct Options
 	double		batch_seconds;
 	bool		dry_run;
 	bool		quiet;
+	bool		shards;
 } Options;
+
+/* --shards: the shard map read from the coordinator */
+#define MAX_SHARDS 64
+#define MAX_FILE_ACCOUNTS 16
+typedef struct Route
+{
+	char		account[64];
+	int			shard;			/* index into shard_names / shard_conninfo */
+	bool		moving;
+} Route;
+static Route *routes;
+static int	nroutes;
+static char *shard_names[MAX_SHARDS];
+static char *shard_conninfo[MAX_SHARDS];
+static int	nshards;
+static char *coordinator_user;
+
+/* The distinct accounts of a file's records ("" for a record without one). */
+typedef struct AccountSet
+{
+	char		ids[MAX_FILE_ACCOUNTS][64];
+	int			n;
+	bool		overflow;
+} AccountSet;
 
 typedef struct FileItem
 {
@@ -74,7 +107,7 @@ static struct
 	bool		fatal;			/* a connection could not be made: stop */
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static Options opts = {NULL, NULL, "quarantine", 1, 0, 60, false, false};
+static Options opts = {NULL, NULL, "quarantine", 1, 0, 60, false, false, false};
 static volatile sig_atomic_t interrupted = 0;
 static double start_time;
 
@@ -126,6 +159,9 @@ usage(FILE *out)
 			"                          fill the new partitions they create, whose indexes\n"
 			"                          are built once at commit (default 60; 0: one file\n"
 			"                          per transaction)\n"
+			"      --shards            -d is a scale-out coordinator: send each file to the\n"
+			"                          shard that owns its account, one transaction per\n"
+			"                          file (docs/scaleout.md)\n"
 			"  -n, --dry-run           parse locally and report; connect to nothing\n"
 			"  -q, --quiet             no progress display\n"
 			"  -h, --help              this help\n"
@@ -340,7 +376,32 @@ typedef struct DryCounts
 	const char *path;
 	long long	records;
 	long long	errors;
+	AccountSet *accounts;		/* --shards: collect the records' accounts */
 } DryCounts;
+
+static void
+note_account(AccountSet *set, const FlowRow *row)
+{
+	char		id[64] = "";
+
+	if (flow_row_has(row, FF_ACCOUNT_ID))
+	{
+		size_t		n = row->v[FF_ACCOUNT_ID].str.len < sizeof(id) - 1 ?
+			row->v[FF_ACCOUNT_ID].str.len : sizeof(id) - 1;
+
+		memcpy(id, row->v[FF_ACCOUNT_ID].str.ptr, n);
+		id[n] = '\0';
+	}
+	for (int i = 0; i < set->n; i++)
+		if (strcmp(set->ids[i], id) == 0)
+			return;
+	if (set->n == MAX_FILE_ACCOUNTS)
+	{
+		set->overflow = true;
+		return;
+	}
+	strcpy(set->ids[set->n++], id);
+}
 
 static void
 dry_line(DryCounts *dc, const char *line, size_t len, size_t line_no)
@@ -349,9 +410,12 @@ dry_line(DryCounts *dc, const char *line, size_t len, size_t line_no)
 	{
 		case FLOW_LINE_RECORD:
 			dc->records++;
+			if (dc->accounts)
+				note_account(dc->accounts, &dc->row);
 			break;
 		case FLOW_LINE_ERROR:
-			if (dc->errors++ < 5)
+			/* when routing, the server quarantines bad lines and reports them */
+			if (dc->errors++ < 5 && !dc->accounts)
 				fprintf(stderr, "%s:%zu: %s%s%s\n", dc->path, line_no,
 						dc->parser.error.field ? dc->parser.error.field : "",
 						dc->parser.error.field ? ": " : "", dc->parser.error.message);
@@ -364,8 +428,12 @@ dry_line(DryCounts *dc, const char *line, size_t len, size_t line_no)
 static void
 dry_cloud_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
 {
-	(void) row, (void) raw, (void) rawlen, (void) line;
-	((DryCounts *) arg)->records++;
+	DryCounts  *dc = (DryCounts *) arg;
+
+	(void) raw, (void) rawlen, (void) line;
+	dc->records++;
+	if (dc->accounts)
+		note_account(dc->accounts, row);
 }
 
 static void
@@ -375,13 +443,14 @@ dry_cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char
 	DryCounts  *dc = (DryCounts *) arg;
 
 	(void) raw, (void) rawlen;
-	if (dc->errors++ < 5)
+	if (dc->errors++ < 5 && !dc->accounts)
 		fprintf(stderr, "%s:%zu: %s%s%s\n", dc->path, line, field ? field : "",
 				field ? ": " : "", message);
 }
 
 static int
-dry_run_file(const char *path, const char *data, size_t len, long long *records, long long *errors)
+dry_run_file(const char *path, const char *data, size_t len, long long *records, long long *errors,
+			 AccountSet *accounts)
 {
 	DryCounts  *dc = calloc(1, sizeof(DryCounts));
 	int			provider;
@@ -396,6 +465,7 @@ dry_run_file(const char *path, const char *data, size_t len, long long *records,
 		exit(2);
 	}
 	dc->path = path;
+	dc->accounts = accounts;
 	/* decompress when gzip */
 	if (len >= 2 && (unsigned char) data[0] == 0x1f && (unsigned char) data[1] == 0x8b)
 	{
@@ -510,14 +580,18 @@ ignore_notice(void *arg, const char *message)
 	(void) message;
 }
 
+/*
+ * conninfo: -d, or a shard's (then user is the coordinator connection's
+ * user and label names the shard in errors).
+ */
 static PGconn *
-connect_with_retry(void)
+connect_with_retry(const char *conninfo, const char *user, const char *label)
 {
 	for (int attempt = 0;; attempt++)
 	{
 		/* expand_dbname: -d takes a database name, a conninfo string or a URI */
-		const char *keys[] = {"dbname", "application_name", NULL};
-		const char *vals[] = {opts.conninfo, "vpcflow-load", NULL};
+		const char *keys[] = {"dbname", "application_name", user ? "user" : NULL, NULL};
+		const char *vals[] = {conninfo, "vpcflow-load", user, NULL};
 		PGconn	   *conn = PQconnectdbParams(keys, vals, 1);
 
 		if (PQstatus(conn) == CONNECTION_OK)
@@ -527,7 +601,8 @@ connect_with_retry(void)
 		}
 		if (attempt >= opts.retries || interrupted)
 		{
-			fprintf(stderr, "vpcflow-load: could not connect: %s", PQerrorMessage(conn));
+			fprintf(stderr, "vpcflow-load: could not connect%s%s: %s", label ? " to " : "",
+					label ? label : "", PQerrorMessage(conn));
 			PQfinish(conn);
 			return NULL;
 		}
@@ -558,7 +633,7 @@ typedef struct Batch
 
 enum
 {
-	LOAD_OK, LOAD_FAILED, LOAD_RETRY, LOAD_LOST = -1
+	LOAD_OK, LOAD_FAILED, LOAD_RETRY, LOAD_DONE, LOAD_LOST = -1
 };
 
 /* Run a command; LOAD_OK, LOAD_FAILED (message printed) or LOAD_LOST. */
@@ -735,6 +810,210 @@ note_bytes(FileItem *item, size_t len)
 	pthread_mutex_unlock(&shared.lock);
 }
 
+/*
+ * --shards: load one file on *conn (connecting when NULL) in a transaction
+ * of its own; a lost connection retries the same file (exactly-once makes
+ * that safe).  A shard that cannot be reached fails its files only.
+ */
+static int
+load_with_retry(PGconn **conn, const char *conninfo, const char *user, const char *label,
+				FileItem *item, const char *data, size_t len)
+{
+	Batch		b = {0};
+	int			rc;
+
+	for (int attempt = 0;; attempt++)
+	{
+		if (*conn == NULL && (*conn = connect_with_retry(conninfo, user, label)) == NULL)
+		{
+			fprintf(stderr, "vpcflow-load: %s: not loaded\n", item->path);
+			rc = LOAD_FAILED;
+			break;
+		}
+		rc = begin_batch(*conn, &b);
+		if (rc == LOAD_OK)
+			rc = load_file(*conn, &b, item->path, data, len);
+		if (rc == LOAD_OK)
+		{
+			batch_add(&b, item);
+			rc = commit_batch(*conn, &b);	/* counts the file as done */
+			if (rc == LOAD_OK)
+				rc = LOAD_DONE;
+		}
+		else if (rc != LOAD_LOST)
+		{
+			if (run_command(*conn, "ROLLBACK", "ROLLBACK") == LOAD_LOST)
+				rc = LOAD_LOST;
+			else if (rc == LOAD_RETRY && attempt < 3)
+				continue;		/* another loader holds what this file needs */
+			else
+				rc = LOAD_FAILED;
+		}
+		b.open = false;
+		if (rc != LOAD_LOST)
+			break;
+		fprintf(stderr, "\nvpcflow-load: %s: connection%s%s lost: %s", item->path, label ? " to " : "",
+				label ? label : "", PQerrorMessage(*conn));
+		PQfinish(*conn);
+		*conn = NULL;
+		reset_batch(&b);
+		if (attempt >= opts.retries || interrupted)
+		{
+			rc = LOAD_FAILED;
+			break;
+		}
+	}
+	free(b.items);
+	return rc;
+}
+
+/* The account of a file from its S3 path (AWSLogs/[o-x/][aws-account-id=]<12 digits>/), or "". */
+static void
+path_account(const char *path, char *out)
+{
+	const char *p = strstr(path, "AWSLogs/");
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += 8;
+	if (strncmp(p, "o-", 2) == 0 && strchr(p, '/'))
+		p = strchr(p, '/') + 1;
+	if (strncmp(p, "aws-account-id=", 15) == 0)
+		p += 15;
+	for (int i = 0; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return;
+	if (p[12] != '/')
+		return;
+	memcpy(out, p, 12);
+	out[12] = '\0';
+}
+
+static int
+find_route(const char *account)
+{
+	for (int i = 0; i < nroutes; i++)
+		if (strcmp(routes[i].account, account) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The shard a file goes to: the one owning the accounts of its records
+ * (parsed locally), or for a file without records the account in its S3
+ * path.  -1 with the reason in err when there is none.
+ */
+static int
+route_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
+{
+	AccountSet	set;
+	long long	records,
+				errors;
+	int			shard = -1;
+	int			first = -1;
+
+	memset(&set, 0, sizeof(set));
+	if (dry_run_file(path, data, len, &records, &errors, &set) != 0)
+	{
+		snprintf(err, errlen, "cannot be read to find its accounts");
+		return -1;
+	}
+	if (set.overflow)
+	{
+		snprintf(err, errlen, "holds records of more than %d accounts: split it by account",
+				 MAX_FILE_ACCOUNTS);
+		return -1;
+	}
+	if (set.n == 0)
+	{
+		path_account(strcmp(path, "-") == 0 ? "" : path, set.ids[0]);
+		if (set.ids[0][0] == '\0')
+		{
+			snprintf(err, errlen, "has no records and no account in its name: no shard to send it to");
+			return -1;
+		}
+		set.n = 1;
+	}
+	for (int i = 0; i < set.n; i++)
+	{
+		int			r;
+
+		if (set.ids[i][0] == '\0')
+		{
+			snprintf(err, errlen, "has records without an account id: no shard to send them to");
+			return -1;
+		}
+		r = find_route(set.ids[i]);
+		if (r < 0)
+		{
+			snprintf(err, errlen, "account %s is not placed on any shard "
+					 "(vpcflow.place_account on the coordinator)", set.ids[i]);
+			return -1;
+		}
+		if (routes[r].moving)
+		{
+			snprintf(err, errlen, "account %s is being moved between shards; load it after the move",
+					 set.ids[i]);
+			return -1;
+		}
+		if (shard >= 0 && routes[r].shard != shard)
+		{
+			snprintf(err, errlen, "holds accounts %s (shard %s) and %s (shard %s): split it by account",
+					 routes[first].account, shard_names[shard], set.ids[i], shard_names[routes[r].shard]);
+			return -1;
+		}
+		shard = routes[r].shard;
+		first = r;
+	}
+	return shard;
+}
+
+/* --shards: read the shard map from the coordinator; false on failure. */
+static bool
+load_routes(PGconn *conn)
+{
+	PGresult   *res = PQexec(conn, "SELECT r.account_id, r.shard_name, r.conninfo, r.moving "
+							 "FROM vpcflow.shard_routes r ORDER BY r.shard_name, r.account_id");
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		fprintf(stderr, "vpcflow-load: cannot read the shard map (vpcflow.shard_routes) from the "
+				"coordinator: %s", PQerrorMessage(conn));
+		PQclear(res);
+		return false;
+	}
+	nroutes = PQntuples(res);
+	routes = calloc(nroutes ? nroutes : 1, sizeof(Route));
+	for (int i = 0; i < nroutes; i++)
+	{
+		const char *name = PQgetvalue(res, i, 1);
+		int			sh = -1;
+
+		for (int k = 0; k < nshards; k++)
+			if (strcmp(shard_names[k], name) == 0)
+				sh = k;
+		if (sh < 0)
+		{
+			if (nshards == MAX_SHARDS)
+			{
+				fprintf(stderr, "vpcflow-load: more than %d shards\n", MAX_SHARDS);
+				PQclear(res);
+				return false;
+			}
+			sh = nshards++;
+			shard_names[sh] = strdup(name);
+			shard_conninfo[sh] = strdup(PQgetvalue(res, i, 2));
+		}
+		snprintf(routes[i].account, sizeof(routes[i].account), "%s", PQgetvalue(res, i, 0));
+		routes[i].shard = sh;
+		routes[i].moving = strcmp(PQgetvalue(res, i, 3), "t") == 0;
+	}
+	PQclear(res);
+	coordinator_user = strdup(PQuser(conn));
+	return true;
+}
+
 static void *
 worker(void *arg)
 {
@@ -745,6 +1024,7 @@ worker(void *arg)
 	size_t		day_next = 0,	/* this worker's day: files[day_next..day_end) */
 				day_end = 0;
 	int			lost = 0;
+	PGconn	   *shard_conns[MAX_SHARDS] = {0};
 
 	(void) arg;
 	for (;;)
@@ -798,18 +1078,38 @@ worker(void *arg)
 			long long	records,
 						errors;
 
-			rc = dry_run_file(item->path, data, len, &records, &errors) == 0 ? LOAD_OK : LOAD_FAILED;
+			rc = dry_run_file(item->path, data, len, &records, &errors, NULL) == 0 ? LOAD_OK : LOAD_FAILED;
 			pthread_mutex_lock(&shared.lock);
 			shared.loaded += rc == LOAD_OK;
 			shared.rows += rc == LOAD_OK ? records : 0;
 			shared.errors += rc == LOAD_OK ? errors : 0;
 			pthread_mutex_unlock(&shared.lock);
 		}
+		else if (opts.shards)
+		{
+			char		rerr[512];
+			int			sh = route_file(item->path, data, len, rerr, sizeof(rerr));
+
+			if (sh < 0)
+			{
+				fprintf(stderr, "\nvpcflow-load: %s: %s\n", item->path, rerr);
+				rc = LOAD_FAILED;
+			}
+			else
+			{
+				char		label[128];
+
+				snprintf(label, sizeof(label), "shard %s", shard_names[sh]);
+				/* a shard that is down fails its files; the others go on */
+				rc = load_with_retry(&shard_conns[sh], shard_conninfo[sh], coordinator_user, label,
+									 item, data, len);
+			}
+		}
 		else
 		{
 			for (int retry = 0;; retry++)
 			{
-				if (conn == NULL && (conn = connect_with_retry()) == NULL)
+				if (conn == NULL && (conn = connect_with_retry(opts.conninfo, NULL, NULL)) == NULL)
 				{
 					pthread_mutex_lock(&shared.lock);
 					shared.fatal = true;
@@ -853,7 +1153,9 @@ worker(void *arg)
 		}
 		free(data);
 		note_bytes(item, len);
-		if (rc == LOAD_OK && !opts.dry_run)
+		if (rc == LOAD_DONE)
+			;					/* committed alone and counted (--shards) */
+		else if (rc == LOAD_OK && !opts.dry_run)
 			batch_add(&b, item);
 		else
 		{
@@ -898,6 +1200,9 @@ worker(void *arg)
 		PQfinish(conn);
 	free(b.items);
 	free(redo);
+	for (int i = 0; i < nshards; i++)
+		if (shard_conns[i])
+			PQfinish(shard_conns[i]);
 	return NULL;
 }
 
@@ -937,6 +1242,7 @@ main(int argc, char **argv)
 		{"retry", required_argument, NULL, 2},
 		{"batch-seconds", required_argument, NULL, 3},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"shards", no_argument, NULL, 4},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -970,6 +1276,9 @@ main(int argc, char **argv)
 			case 'n':
 				opts.dry_run = true;
 				break;
+			case 4:
+				opts.shards = true;
+				break;
 			case 'q':
 				opts.quiet = true;
 				break;
@@ -996,6 +1305,14 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (opts.shards && !opts.dry_run)
+	{
+		PGconn	   *coord = connect_with_retry(opts.conninfo, NULL, "the coordinator");
+
+		if (coord == NULL || !load_routes(coord))
+			return 2;
+		PQfinish(coord);
+	}
 	start_time = now();
 
 	threads = calloc(opts.jobs, sizeof(pthread_t));
@@ -1014,5 +1331,23 @@ main(int argc, char **argv)
 	print_progress(true);
 	if (shared.fatal)
 		return 2;
+	if (opts.shards && !opts.dry_run && shared.loaded > 0)
+	{
+		/* make the new partitions of the shards visible on the coordinator */
+		PGconn	   *coord = connect_with_retry(opts.conninfo, NULL, "the coordinator");
+		PGresult   *res = coord ? PQexec(coord, "SELECT created, dropped FROM vpcflow.sync_shards()") : NULL;
+
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			if (coord)
+				fprintf(stderr, "vpcflow-load: loaded, but vpcflow.sync_shards() on the coordinator "
+						"failed: %s", PQerrorMessage(coord));
+			PQclear(res);
+			PQfinish(coord);
+			return 1;
+		}
+		PQclear(res);
+		PQfinish(coord);
+	}
 	return (shared.failed > 0 || interrupted) ? 1 : 0;
 }

@@ -113,7 +113,7 @@ WITH seen AS (
            sum(h.flows)::bigint AS flows,
            sum(h.flows) FILTER (WHERE h.log_status::text IN ('NODATA', 'SKIPDATA'))::bigint AS gap_records
     FROM vpcflow.rollup_vpc_1h h
-    WHERE h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
+    WHERE h.bucket >= (SELECT vpcflow.dashboard_now() - interval '24 hours') AND h.bucket < (SELECT vpcflow.dashboard_now())
     GROUP BY 1),
 known AS (
     SELECT i.account_id::text AS account_id, count(DISTINCT i.interface_id::text) AS known
@@ -137,7 +137,7 @@ SELECT date_bin('5 minutes', m.bucket, timestamptz '2000-01-01 00:00:00+00') AS 
        sum(m.flows) FILTER (WHERE m.log_status::text = 'NODATA')::bigint AS nodata,
        sum(m.flows) FILTER (WHERE m.log_status::text = 'SKIPDATA')::bigint AS skipdata
 FROM vpcflow.rollup_1m m
-WHERE m.bucket >= (SELECT vpcflow.dashboard_now()) - interval '1 hour' AND m.bucket < (SELECT vpcflow.dashboard_now())
+WHERE m.bucket >= (SELECT vpcflow.dashboard_now() - interval '1 hour') AND m.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1, 2, 3;
 
 -- Delivery latency (ingest end - flow end_time) per 5 minutes of ingest,
@@ -172,7 +172,7 @@ AS $fn$
     SELECT m.account_id::text, max(m.vpc_id::text), m.interface_id::text, max(m.bucket) + interval '1 minute',
            extract(epoch FROM (SELECT vpcflow.dashboard_now()) - (max(m.bucket) + interval '1 minute'))::float8
     FROM vpcflow.rollup_1m m
-    WHERE m.bucket >= (SELECT vpcflow.dashboard_now()) - seen_within AND m.bucket < (SELECT vpcflow.dashboard_now())
+    WHERE m.bucket >= (SELECT vpcflow.dashboard_now() - seen_within) AND m.bucket < (SELECT vpcflow.dashboard_now())
       AND m.interface_id IS NOT NULL
     GROUP BY m.account_id::text, m.interface_id::text
     HAVING max(m.bucket) < (SELECT vpcflow.dashboard_now()) - silent_for
@@ -188,7 +188,7 @@ SELECT h.bucket AS hour, h.account_id::text AS account_id, h.interface_id::text 
        min(h.first_start) AS first_start, max(h.last_end) AS last_end
 FROM vpcflow.rollup_1h h
 WHERE h.log_status <> 'OK'
-  AND h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
+  AND h.bucket >= (SELECT vpcflow.dashboard_now() - interval '24 hours') AND h.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1, 2, 3, 4;
 
 -- Top REJECT sources of a recent window (raw rows of that window: exact
@@ -224,8 +224,8 @@ CREATE VIEW vpcflow.oncall_volume_spikes WITH (security_invoker = true) AS
 WITH hours AS (
     SELECT h.bucket, h.vpc_id::text AS vpc_id, h.subnet_id::text AS subnet_id, sum(h.bytes) AS bytes
     FROM vpcflow.rollup_vpc_1h h
-    WHERE h.bucket >= date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '25 hours'
-      AND h.bucket < date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC')
+    WHERE h.bucket >= (SELECT date_trunc('hour', vpcflow.dashboard_now(), 'UTC') - interval '25 hours')
+      AND h.bucket < (SELECT date_trunc('hour', vpcflow.dashboard_now(), 'UTC'))
     GROUP BY 1, 2, 3),
 cur AS (
     SELECT * FROM hours WHERE bucket = date_trunc('hour', (SELECT vpcflow.dashboard_now()), 'UTC') - interval '1 hour'),
@@ -368,7 +368,7 @@ CREATE VIEW vpcflow.debug_unattributed_24h WITH (security_invoker = true) AS
 SELECT h.bucket AS hour, sum(h.flows)::bigint AS flows, sum(h.unattributed)::bigint AS unattributed,
        round(sum(h.unattributed) / nullif(sum(h.flows), 0), 4) AS ratio
 FROM vpcflow.rollup_vpc_1h h
-WHERE h.bucket >= (SELECT vpcflow.dashboard_now()) - interval '24 hours' AND h.bucket < (SELECT vpcflow.dashboard_now())
+WHERE h.bucket >= (SELECT vpcflow.dashboard_now() - interval '24 hours') AND h.bucket < (SELECT vpcflow.dashboard_now())
 GROUP BY 1;
 
 -- ---------------------------------------------------------------- SLIs
@@ -384,6 +384,13 @@ AS $fn$
 DECLARE
     t timestamptz := vpcflow.dashboard_now();
     wall timestamptz := pg_catalog.now();   -- ingest events happen in wall-clock time
+    -- window starts as variables (query parameters), not "t - interval" in
+    -- the queries: a coordinator's postgres_fdw ships parameters but not
+    -- stable expressions (docs/scaleout.md)
+    t24 timestamptz := t - interval '24 hours';
+    t10m timestamptz := t - interval '10 minutes';
+    wall24 timestamptz := wall - interval '24 hours';
+    wall1h timestamptz := wall - interval '1 hour';
     v double precision;
     d text;
 BEGIN
@@ -391,25 +398,25 @@ BEGIN
     RETURN QUERY SELECT 'ingestion_success_rate', 'all',
         (sum(l.rows)::float8 / nullif(sum(l.rows) + sum(l.errors), 0)), 'ratio', '24 hours'::text,
         format('%s files, %s records, %s quarantined', count(*), coalesce(sum(l.rows), 0), coalesce(sum(l.errors), 0))
-        FROM vpcflow.ingest_log l WHERE l.finished_at >= wall - interval '24 hours' AND l.finished_at <= wall;
+        FROM vpcflow.ingest_log l WHERE l.finished_at >= wall24 AND l.finished_at <= wall;
     RETURN QUERY SELECT 'processing_latency_p95', 'delivery',
         vpcflow.latency_quantile(ARRAY(SELECT sum(u.n) FROM vpcflow.rollup_progress p
                  CROSS JOIN LATERAL unnest(p.latency_counts) WITH ORDINALITY AS u(n, i)
-                 WHERE p.ingested_at >= wall - interval '1 hour' AND p.ingested_at <= wall
+                 WHERE p.ingested_at >= wall1h AND p.ingested_at <= wall
                  GROUP BY u.i ORDER BY u.i), 0.95), 'seconds', '1 hour'::text,
         'flow end_time to ingest, bucket upper bound';
     RETURN QUERY SELECT 'processing_latency_rollup_lag', 'rollups', b.lag_seconds, 'seconds', NULL::text,
         format('%s files, %s records waiting', b.files, b.rows) FROM vpcflow.rollup_backlog b;
     RETURN QUERY SELECT 'volume_per_vpc', coalesce(h.vpc_id::text, '(none)'), sum(h.bytes)::float8, 'bytes', '24 hours'::text,
         format('%s flows', sum(h.flows))
-        FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t
+        FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t24 AND h.bucket < t
         GROUP BY h.vpc_id::text;
     RETURN QUERY SELECT 'unattributed_ratio', 'all', sum(h.unattributed)::float8 / nullif(sum(h.flows), 0),
         'ratio', '24 hours'::text, NULL::text
-        FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t;
+        FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t24 AND h.bucket < t;
     RETURN QUERY SELECT 'reject_rate', 'all', sum(h.rejects)::float8 / nullif(sum(h.accepts) + sum(h.rejects), 0),
         'ratio', '24 hours'::text, NULL::text
-        FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t;
+        FROM vpcflow.rollup_vpc_1h h WHERE h.bucket >= t24 AND h.bucket < t;
     RETURN QUERY SELECT 'anomalous_egress_events', 'all', count(*)::float8, 'events', '7 days'::text,
         CASE WHEN to_regclass('vpcflow.detections') IS NULL THEN 'no vpcflow.detections table' END
         FROM vpcflow.dashboard_detections(t - interval '7 days') x
@@ -419,7 +426,7 @@ BEGIN
     RETURN QUERY SELECT 'duplicate_record_rate', 'all',
         (sum(n - 1)::float8 / nullif(sum(n), 0)), 'ratio', '10 minutes'::text, NULL::text
         FROM (SELECT count(*) AS n FROM vpcflow.flows f
-              WHERE f.start_time >= t - interval '10 minutes' AND f.start_time < t
+              WHERE f.start_time >= t10m AND f.start_time < t
               GROUP BY f.interface_id, f.srcaddr, f.dstaddr, f.srcport, f.dstport, f.protocol,
                        f.start_time, f.end_time, f.packets, f.bytes, f.action, f.log_status) g;
     IF to_regclass('pg_stat_statements') IS NOT NULL THEN
@@ -443,9 +450,9 @@ BEGIN
         CASE WHEN to_regclass('vpcflow.detections') IS NOT NULL THEN
             (SELECT count(DISTINCT x.vpc_id)::float8 FROM vpcflow.dashboard_detections(t - interval '7 days') x
              WHERE x.vpc_id IN (SELECT h.vpc_id::text FROM vpcflow.rollup_vpc_1h h
-                                WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t))
+                                WHERE h.bucket >= t24 AND h.bucket < t))
             / nullif((SELECT count(DISTINCT h.vpc_id::text) FROM vpcflow.rollup_vpc_1h h
-                      WHERE h.bucket >= t - interval '24 hours' AND h.bucket < t), 0) END,
+                      WHERE h.bucket >= t24 AND h.bucket < t), 0) END,
         'ratio', '7 days'::text,
         CASE WHEN to_regclass('vpcflow.detections') IS NULL THEN 'no vpcflow.detections table' END;
 END

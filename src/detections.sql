@@ -887,6 +887,7 @@ DECLARE
     n bigint;
 BEGIN
     ingests := 0; candidates := 0; inserted := 0; updated := 0; suppressed := 0;
+    PERFORM vpcflow.refuse_on_coordinator('vpcflow.run_detections()');  -- docs/scaleout.md
     IF max_chunk < interval '1 minute' THEN
         RAISE EXCEPTION 'max_chunk must be at least 1 minute' USING ERRCODE = 'invalid_parameter_value';
     END IF;

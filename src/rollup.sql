@@ -386,6 +386,7 @@ DECLARE
 BEGIN
     files := 0; flows := 0; minute_rows := 0; hour_rows := 0; day_rows := 0;
     vpc_hour_rows := 0; vpc_day_rows := 0;
+    PERFORM vpcflow.refuse_on_coordinator('vpcflow.refresh_rollups()');  -- docs/scaleout.md
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'vpcflow.refresh_rollups() must run at READ COMMITTED isolation'
             USING ERRCODE = 'invalid_transaction_state',
@@ -554,6 +555,7 @@ AS $fn$
 DECLARE
     s vpcflow.rollup_settings;
 BEGIN
+    PERFORM vpcflow.refuse_on_coordinator('vpcflow.expire_rollups()');  -- docs/scaleout.md
     SELECT * INTO s FROM vpcflow.rollup_settings;
     DELETE FROM vpcflow.rollup_1m WHERE bucket < at - s.minute_retention;
     GET DIAGNOSTICS minute_rows = ROW_COUNT;

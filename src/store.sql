@@ -198,6 +198,7 @@ BEGIN
     SELECT s.partition_interval INTO step FROM vpcflow.settings s;
     PERFORM pg_advisory_xact_lock(hashtext('vpcflow.partition_for'),
         hashtext(extract(epoch FROM date_bin(step, ts, timestamptz '2000-01-01 00:00:00+00'))::text));
+    PERFORM vpcflow.refuse_on_coordinator('loading flows');  -- docs/scaleout.md
     RETURN QUERY SELECT p.partition, p.lower_bound, p.upper_bound, true
         FROM vpcflow.partitions p WHERE ts >= p.lower_bound AND ts < p.upper_bound;
     IF FOUND THEN

@@ -481,6 +481,7 @@ DECLARE
     after_bytes bigint;
     archived text;
 BEGIN
+    PERFORM vpcflow.refuse_on_coordinator('vpcflow.run_maintenance()');  -- docs/scaleout.md
     IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('vpcflow.run_maintenance')) THEN
         PERFORM vpcflow.maintenance_log_write(run, 'run', NULL, NULL, NULL, NULL, NULL, 'skipped',
                                               'another run_maintenance is in progress');

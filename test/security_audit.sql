@@ -52,7 +52,10 @@ INSERT INTO allow_tables VALUES
     ('vpcflow.rollup_settings', 'rollup retention per resolution; no account data'),
     ('vpcflow.egress_prices', 'price per GB per egress path; no account data'),
     ('vpcflow.rollup_progress', 'which loads are rolled up, with counts, time ranges and a delivery '
-                                'latency histogram per load; no account, file name or flow');
+                                'latency histogram per load; no account, file name or flow'),
+    ('vpcflow.shards', 'scale-out shard servers (name, host, port, database); no account data'),
+    ('vpcflow.partition_requests', 'scale-out: time ranges a coordinator asks a shard to partition; '
+                                   'rows are not kept');
 
 CREATE TEMP TABLE allow_views (rel text PRIMARY KEY, reason text NOT NULL);
 INSERT INTO allow_views VALUES
@@ -85,6 +88,10 @@ INSERT INTO allow_definer VALUES
     ('vpcflow.refresh_rollups(integer)',
      'runs as vpcflow_admin so a writer (or pg_cron) can fold committed loads into the rollups, '
      'which readers may not write; takes only a file count'),
+    ('vpcflow.sync_shards()',
+     'scale-out: runs as vpcflow_admin (owner of vpcflow.flows) so a loader can make the shards'' new '
+     'partitions visible on the coordinator; takes no argument, creates only partitions mirroring '
+     'the shards'' own; vpcflow_admin and vpcflow_writer only'),
     ('vpcflow.expire_rollups(timestamp with time zone)',
      'rollup retention as vpcflow_admin: deletes rollup rows older than the configured windows; '
      'vpcflow_admin only');

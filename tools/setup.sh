@@ -21,6 +21,7 @@ PACKAGES=(
     postgresql-15-pgtap
     libtap-parser-sourcehandler-pgtap-perl   # pg_prove
     postgresql-15-cron
+    postgresql-15-plproxy                    # scale-out: PL/Proxy, installed, not used yet (docs/scaleout.md)
     zlib1g-dev
     libzstd-dev                              # warm tier block compression
     clang

@@ -11,7 +11,8 @@
 #
 # Stages: (a) make installcheck (pg_regress, sql/*.sql), (b) pgTAP via
 # pg_prove (test/*.sql, database vpcflow_tap), (c) fuzz/run.sh, (d)
-# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster), (f) test/jdbc/run.sh (dashboards over JDBC).  The last line printed is "N passed, N failed", totals over
+# tools/unit.sh, (e) test/loader.sh (vpcflow-load against the cluster), (f) test/jdbc/run.sh (dashboards over JDBC).
+# (g) test/shard.sh: its own coordinator, shards and reference server.  The last line printed is "N passed, N failed", totals over
 # all stages; exit 0 only if nothing failed and every stage ran to its end.
 # Test data is staged into the data directory: test/data as
 # 'vpcflow_testdata/...', ../shared/fixtures (if present) as
@@ -281,6 +282,14 @@ if [[ -f "$REPO/test/jdbc/run.sh" ]]; then
     rc=0
     run_logged "$WORK/jdbc.out" 300 env PGBIN="$PGBIN" bash ./test/jdbc/run.sh "$PORT" || rc=$?
     count_pass_fail "$WORK/jdbc.out" "$rc" jdbc
+fi
+
+# ---------------------------------------------------------------- (g) scale-out
+if [[ -f "$REPO/test/shard.sh" && -x "$REPO/vpcflow-load" ]]; then
+    say "== (g) test/shard.sh (coordinator and two shards, docs/scaleout.md)"
+    rc=0
+    run_logged "$WORK/shard.out" 600 env VPCFLOW_PGBIN="$PGBIN" bash ./test/shard.sh || rc=$?
+    count_pass_fail "$WORK/shard.out" "$rc" shard
 fi
 
 COMPLETE=1

@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# Scale-out test (docs/scaleout.md): a coordinator and two shard clusters on
+# loopback, plus a single server as the reference, all throwaway (initdb in
+# a temporary directory, run as OS user postgres, like tools/cluster.sh).
+# Generated flows (split one account per file, as AWS delivers them) and the
+# bundled sample go through vpcflow-load --shards to the shards and through
+# plain vpcflow-load to the single server; then every dashboard view and
+# function, Q1-Q8 (../shared/bench/queries.md) and the fan-out forms of Q1,
+# Q3 and a top-k must give the same answers on the coordinator as on the
+# single server; EXPLAIN must show the aggregation on the shards; a shard
+# that is down must make queries fail with an error naming it; a third
+# shard is added and an account moved to it.
+#
+# Prints PASS / FAIL lines (counted by tools/test.sh).  Run as root.
+#   SHARD_ROWS (default 30000) rows generated; VPCFLOW_SHARD_PORT first port
+#   tried (default 56150); SHARD_KEEP=1 leaves the clusters running.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export VPCFLOW_PGBIN=${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}
+PGBIN=$VPCFLOW_PGBIN
+# shellcheck source=../tools/cluster.sh
+source "$REPO/tools/cluster.sh"
+GEN="$REPO/../shared/bench/gen_flows.py"
+[[ -f "$GEN" ]] || GEN=/work/shared/bench/gen_flows.py
+LOADER="$REPO/vpcflow-load"
+ROWS=${SHARD_ROWS:-30000}
+export PGOPTIONS="-c client_min_messages=warning"
+
+WORK=$(mktemp -d /tmp/vpcflow-shard.XXXXXX)
+chmod 755 "$WORK"
+NAMES=(coord s1 s2 s3 single)
+declare -A PORT
+npass=0 nfail=0
+
+cleanup() {
+    local n
+    if [[ "${SHARD_KEEP:-0}" != 1 ]]; then
+        for n in "${NAMES[@]}"; do cluster_destroy "$WORK/$n" >/dev/null 2>&1 || true; done
+        rm -rf -- "$WORK"
+    else
+        echo "clusters kept in $WORK: ${NAMES[*]} on ports ${PORT[*]}"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+pass() { echo "PASS $*"; npass=$((npass + 1)); }
+fail() { echo "FAIL $*"; nfail=$((nfail + 1)); }
+# q NODE SQL...: psql on a node's database vpcflow, unaligned, stop on error
+q() {
+    local n=$1; shift
+    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[$n]}" -U postgres -d vpcflow "$@"
+}
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------- clusters
+port=${VPCFLOW_SHARD_PORT:-56150}
+for n in "${NAMES[@]}"; do
+    started=0
+    for ((tries = 0; tries < 20; port++)); do
+        port_in_use "$port" && continue
+        tries=$((tries + 1))
+        if cluster_start "$WORK/$n" "$port" >/dev/null 2>&1; then started=1; break; fi
+    done
+    ((started)) || { fail "could not start cluster $n"; exit 1; }
+    PORT[$n]=$port
+    port=$((port + 1))
+    "$PGBIN/psql" -X -q -h 127.0.0.1 -p "${PORT[$n]}" -U postgres -d postgres -c 'CREATE DATABASE vpcflow'
+done
+for n in s1 s2 s3 single; do q "$n" -c 'CREATE EXTENSION vpcflow'; done
+q coord -c 'CREATE EXTENSION postgres_fdw' -c 'CREATE EXTENSION vpcflow'
+echo "# coordinator ${PORT[coord]}, shards ${PORT[s1]} ${PORT[s2]} (${PORT[s3]} added later), single ${PORT[single]}"
+
+# ---------------------------------------------------------------- data
+# the day before the sample's (2025-03-04): maintenance's detections then
+# scan two days, not the months between the generator's default and it
+python3 "$GEN" --rows "$ROWS" --seed 7 --start 2025-03-03T00:00:00Z --out "$WORK/gen.log" >/dev/null
+python3 "$REPO/test/shard_split.py" "$WORK/gen.log" "$WORK/tree" >/dev/null
+cp -R "$REPO/data/sample/AWSLogs/." "$WORK/tree/AWSLogs/"
+read -r DAY_START DAY_END HOUR_START HOUR_END POINT_IP PREFIX < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["params"]
+print(p["DAY_START"].replace(" ", "T"), p["DAY_END"].replace(" ", "T"), p["HOUR_START"].replace(" ", "T"),
+      p["HOUR_END"].replace(" ", "T"), p["POINT_IP"], p["PREFIX"])' "$WORK/gen.log.meta.json")
+ACCOUNTS=$(ls "$WORK/tree/AWSLogs")
+nfiles=$(find "$WORK/tree" -type f | wc -l)
+
+# ---------------------------------------------------------------- layout
+if q coord -c "SELECT vpcflow.add_shard('s1', '127.0.0.1', ${PORT[s1]}, 'vpcflow', 'postgres')" \
+           -c "SELECT vpcflow.add_shard('s2', '127.0.0.1', ${PORT[s2]}, 'vpcflow', 'postgres')" >/dev/null; then
+    pass "add_shard declares two shards"
+else
+    fail "add_shard"
+fi
+for a in $ACCOUNTS; do q coord -c "SELECT vpcflow.place_account('$a')" >/dev/null; done
+placed=$(q coord -c "SELECT string_agg(shard_name || ':' || accounts, ' ' ORDER BY shard_name) FROM vpcflow.shard_list")
+[[ "$placed" == "s1:3 s2:2" ]] && pass "place_account spreads 5 accounts over the shards ($placed)" ||
+    fail "place_account: $placed"
+srvopt=$(q coord -c "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'vpcflow_shard_s1'")
+[[ "$srvopt" == *"extensions=vpcflow"* ]] && pass "shard servers are declared with extensions 'vpcflow'" ||
+    fail "server options: $srvopt"
+
+# ---------------------------------------------------------------- loads
+if out=$("$LOADER" -q --shards -j 2 -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" \
+         "$WORK/tree" 2>&1); then
+    pass "vpcflow-load --shards loads $nfiles files through the shard map"
+else
+    fail "vpcflow-load --shards: $out"
+fi
+"$LOADER" -q -j 2 -d "host=127.0.0.1 port=${PORT[single]} dbname=vpcflow user=postgres" "$WORK/tree" >/dev/null 2>&1 ||
+    fail "plain vpcflow-load into the single server"
+per_shard=$(for n in s1 s2; do q "$n" -c 'SELECT count(*) FROM vpcflow.ingest_log'; done | paste -sd+ | bc)
+[[ "$per_shard" == "$nfiles" ]] && pass "every file loaded on exactly one shard ($per_shard files)" ||
+    fail "files on the shards: $per_shard of $nfiles"
+misplaced=$(for n in s1 s2; do
+    q "$n" -c "SELECT count(*) FROM vpcflow.flows f WHERE f.account_id::text <> ALL (ARRAY[$(
+        q coord -c "SELECT string_agg(quote_literal(account_id::text), ',') FROM vpcflow.shard_accounts WHERE shard_name = '$n'")])"
+done | paste -sd+ | bc)
+[[ "$misplaced" == 0 ]] && pass "each shard holds only the flows of its own accounts" ||
+    fail "$misplaced flows on a shard that does not own their account"
+if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/tree" 2>&1) &&
+   [[ "$out" == *"0 loaded, $nfiles already loaded"* ]]; then
+    pass "a second routed load is a no-op: exactly once per shard"
+else
+    fail "second routed load: $out"
+fi
+mkdir -p "$WORK/unplaced"
+head -n 20 "$WORK/gen.log" | sed 's/^\(2 \)[0-9]\{12\}/\1999999999999/' >"$WORK/unplaced/x.log"
+if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/unplaced" 2>&1); then
+    fail "a file of an unplaced account loaded: $out"
+elif [[ "$out" == *"account 999999999999 is not placed on any shard"* ]]; then
+    pass "a file of an unplaced account is refused, naming the account"
+else
+    fail "unplaced account: $out"
+fi
+
+for n in s1 s2 single; do q "$n" -c 'SELECT vpcflow.refresh_rollups()' >/dev/null; done
+if [[ "${SHARD_STOP_AFTER_LOAD:-0}" == 1 ]]; then SHARD_KEEP=1; exit 0; fi
+if out=$(q coord -c 'SELECT vpcflow.refresh_rollups()' 2>&1); then
+    fail "refresh_rollups ran on the coordinator"
+elif [[ "$out" == *"runs on the shards"* ]]; then
+    pass "the coordinator refuses refresh_rollups (it runs on the shards)"
+else
+    fail "refresh_rollups on the coordinator: $out"
+fi
+
+# ---------------------------------------------------------------- same answers
+# compare NAME SQL: the rows (sorted) on the coordinator equal the single server's
+compare() {
+    local name=$1 sql=$2 a b
+    a=$(q coord -c "SET vpcflow_dashboard.now = '$DAY_END'" -c "$sql" 2>&1 | sort) || true
+    b=$(q single -c "SET vpcflow_dashboard.now = '$DAY_END'" -c "$sql" 2>&1 | sort) || true
+    if [[ -z "$b" && "$name" != *"(may be empty)"* ]]; then
+        fail "$name: no rows on the single server (the comparison would prove nothing)"
+    elif [[ "$a" == "$b" ]]; then
+        pass "$name: same $(grep -c . <<<"$b") rows sharded and single"
+    else
+        fail "$name differs"
+        diff <(echo "$b") <(echo "$a") | head -n 10 | sed 's/^/#   /'
+    fi
+}
+
+# Q1-Q8 as queries.md has them, with the generator's parameters.  Q5 and Q8
+# return whole rows: ingest_id numbers each server's own log, so it is left out.
+Q1="SELECT srcaddr, sum(bytes) AS bytes FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY srcaddr ORDER BY bytes DESC NULLS LAST LIMIT 10"
+Q2="SELECT srcaddr, sum(bytes) AS bytes FROM vpcflow.flows WHERE start_time >= '$HOUR_START' AND start_time < '$HOUR_END' GROUP BY srcaddr ORDER BY bytes DESC NULLS LAST LIMIT 10"
+Q3="SELECT interface_id, count(*) AS flows, count(*) FILTER (WHERE action = 'REJECT') AS rejects, round(count(*) FILTER (WHERE action = 'REJECT')::numeric / count(*), 4) AS reject_rate FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY interface_id HAVING count(*) >= 100 ORDER BY rejects DESC, interface_id LIMIT 20"
+Q4="SELECT account_id, date_trunc('hour', start_time) AS hour, sum(bytes) AS egress_bytes FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' AND NOT (dstaddr << inet '10.0.0.0/8' OR dstaddr << inet '172.16.0.0/12' OR dstaddr << inet '192.168.0.0/16') GROUP BY 1, 2 ORDER BY 1, 2"
+Q5="SELECT to_jsonb(f) - 'ingest_id' FROM (SELECT * FROM vpcflow.flows WHERE dstaddr << inet '$PREFIX' AND start_time >= '$HOUR_START' AND start_time < '$HOUR_END') f"
+Q6="SELECT srcaddr, date_bin('5 minutes', start_time, timestamptz '2000-01-01 00:00:00+00') AS bucket, count(DISTINCT dstport) AS ports FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' AND srcaddr IS NOT NULL GROUP BY 1, 2 HAVING count(DISTINCT dstport) > 100 ORDER BY ports DESC, 1, 2"
+Q7="SELECT date_bin('5 minutes', start_time, timestamptz '2000-01-01 00:00:00+00') AS bucket, count(*) AS flows, sum(bytes) AS bytes FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY 1 ORDER BY 1"
+Q8="SELECT to_jsonb(f) - 'ingest_id' FROM (SELECT * FROM vpcflow.flows WHERE srcaddr = inet '$POINT_IP' AND start_time >= '$DAY_START' AND start_time < '$DAY_END') f"
+compare Q1 "$Q1"; compare Q2 "$Q2"; compare Q3 "$Q3"; compare Q4 "$Q4"
+compare Q5 "$Q5"; compare "Q6 (may be empty)" "$Q6"; compare Q7 "$Q7"; compare Q8 "$Q8"
+compare "whole store (count, bytes, packets, accounts)" \
+    "SELECT count(*), sum(bytes), sum(packets), count(DISTINCT account_id) FROM vpcflow.flows"
+
+# Every dashboard view (the sizes of exec_ingest_trend are per server and
+# left out; delivery latency is summed over its 5-minute ingest buckets,
+# which the two loads may straddle).
+for v in exec_egress_cost_30d exec_logging_coverage oncall_ingest_health oncall_silent_interfaces \
+         oncall_log_gaps oncall_top_rejects oncall_volume_spikes debug_unattributed_24h slis; do
+    compare "view $v" "SELECT * FROM vpcflow.$v"
+done
+compare "view exec_anomalies_week (may be empty)" "SELECT * FROM vpcflow.exec_anomalies_week"
+compare "view exec_ingest_trend" "SELECT day, files, records, bytes_read, errors FROM vpcflow.exec_ingest_trend"
+compare "view oncall_delivery_latency" "SELECT sum(files), sum(flows) FROM vpcflow.oncall_delivery_latency"
+compare "view unattributed" "SELECT count(*), sum(bytes) FROM vpcflow.unattributed"
+compare "view flows_enriched" "SELECT count(*), sum(bytes), count(DISTINCT src_owner) FROM vpcflow.flows_enriched"
+compare "view flows_dedup" "SELECT count(*), sum(bytes) FROM vpcflow.flows_dedup"
+compare "view rollup_backlog" "SELECT files, rows FROM vpcflow.rollup_backlog"
+# top_talkers' remote side merges top-k sketches, whose result depends on the
+# order the states are merged in (space-saving is approximate): the local
+# interfaces must be equal; each remote talker's interval [bytes - error,
+# bytes] must overlap the single server's, exact counts (error 0 on both)
+# must be equal, and at least 8 of the 10 talkers must be the same.
+compare_topk() {
+    local name=$1 sql=$2 a b verdict
+    a=$(q coord -c "SET vpcflow_dashboard.now = '$DAY_END'" -c "$sql" 2>&1) || true
+    b=$(q single -c "SET vpcflow_dashboard.now = '$DAY_END'" -c "$sql" 2>&1) || true
+    verdict=$(python3 - "$a" "$b" <<'PY'
+import sys
+def parse(t):
+    rows = [l.split('|') for l in t.splitlines() if l]
+    return ({r[1]: (int(r[2]), int(r[3])) for r in rows if r[0] == 'remote'},
+            sorted(l for l in t.splitlines() if l.startswith('interface|')))
+(ra, ia), (rb, ib) = parse(sys.argv[1]), parse(sys.argv[2])
+bad = []
+if ia != ib or not ib: bad.append('interface rows differ or are missing')
+shared = set(ra) & set(rb)
+if len(rb) < 3 or len(shared) < len(rb) - 2: bad.append(f'only {len(shared)} of {len(rb)} remote talkers shared')
+for k in shared:
+    (wa, ea), (wb, eb) = ra[k], rb[k]
+    if wa - ea > wb or wb - eb > wa: bad.append(f'{k}: [{wa-ea},{wa}] and [{wb-eb},{wb}] do not overlap')
+    if ea == 0 and eb == 0 and wa != wb: bad.append(f'{k}: exact {wa} <> {wb}')
+print('ok %d shared remote talkers, %d interfaces' % (len(shared), len(ib)) if not bad else '; '.join(bad))
+PY
+)
+    if [[ "$verdict" == ok* ]]; then pass "$name: $verdict, intervals consistent with the single server"
+    else fail "$name: $verdict"; fi
+}
+compare_topk "top_talkers" "SELECT * FROM vpcflow.top_talkers(NULL, '$DAY_START', '$DAY_END', 10)"
+compare "top_ports" "SELECT * FROM vpcflow.top_ports(NULL, '$DAY_START', '$DAY_END', 10)"
+compare_topk "top_talkers (hours)" "SELECT * FROM vpcflow.top_talkers(NULL, '$HOUR_START', '$DAY_END', 10)"
+compare "flow_durations" "SELECT * FROM vpcflow.flow_durations(NULL, '$DAY_START', '$DAY_END')"
+compare "unattributed_flows" "SELECT * FROM vpcflow.unattributed_flows('$DAY_START', '$DAY_END', 20)"
+compare "address_timeline" "SELECT * FROM vpcflow.address_timeline('$POINT_IP', '$DAY_START', '$DAY_END')"
+compare "egress_cost (30 days)" "SELECT * FROM vpcflow.egress_cost('$DAY_START'::timestamptz - interval '29 days', '$DAY_END')"
+
+# Explicit fan-out: Q1 and Q3 computed on the shards and merged here.
+F1="SELECT srcaddr, sum(bytes) AS bytes FROM vpcflow.shard_fanout(\$q\$SELECT srcaddr, sum(bytes) FROM {flows} WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY srcaddr\$q\$) AS t(srcaddr inet, bytes numeric) GROUP BY srcaddr ORDER BY bytes DESC NULLS LAST LIMIT 10"
+# (vpcflow's own operators, not casts to text: postgres_fdw ships operators
+# and functions of the extension, not I/O casts)
+F3_INNER="SELECT interface_id, count(*), count(*) FILTER (WHERE action OPERATOR(vpcflow.=) 'REJECT'::vpcflow.flow_action) FROM {flows} WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY interface_id"
+F3="SELECT interface_id, sum(flows) AS flows, sum(rejects) AS rejects, round(sum(rejects)::numeric / sum(flows), 4) AS reject_rate FROM vpcflow.shard_fanout(\$q\$$F3_INNER\$q\$) AS t(interface_id vpcflow.awsid, flows bigint, rejects bigint) GROUP BY interface_id HAVING sum(flows) >= 100 ORDER BY rejects DESC, interface_id::text LIMIT 20"
+same_as() {   # NAME SQL_COORD SQL_SINGLE
+    local a b
+    a=$(q coord -c "$2" 2>&1 | sort) || true
+    b=$(q single -c "$3" 2>&1 | sort) || true
+    if [[ -n "$b" && "$a" == "$b" ]]; then pass "$1: same answer as the single server"
+    else fail "$1 differs"; diff <(echo "$b") <(echo "$a") | head -n 6 | sed 's/^/#   /'; fi
+}
+same_as "Q1 by fan-out" "$F1" "$Q1"
+same_as "Q3 by fan-out" "$F3" "$Q3"
+same_as "distinct destinations by fan-out of hll states" \
+    "SELECT vpcflow.hll_cardinality(vpcflow.hll_merge(h)) FROM vpcflow.shard_fanout(\$q\$SELECT vpcflow.hll(dstaddr, 12) FROM {flows}\$q\$) AS t(h vpcflow.hll)" \
+    "SELECT vpcflow.hll_cardinality(vpcflow.hll(dstaddr, 12)) FROM vpcflow.flows"
+
+# EXPLAIN: the fan-out ships aggregates, never flow rows.
+explain_remote() {   # NAME INNER_QUERY PATTERN
+    local sql plan
+    sql=$(q coord -c "SELECT vpcflow.shard_fanout_sql(\$q\$$2\$q\$)")
+    plan=$(q coord -c "EXPLAIN (VERBOSE, COSTS OFF) $sql")
+    local remote aggs
+    remote=$(grep -c 'Remote SQL:' <<<"$plan" || true)
+    aggs=$(grep -E 'Remote SQL:' <<<"$plan" | grep -cE "$3" || true)
+    if [[ "$remote" == 2 && "$aggs" == 2 ]] && grep -q 'Relations: Aggregate on (vpcflow.shard_s1_flows)' <<<"$plan"; then
+        pass "EXPLAIN $1: each shard runs the aggregate (Remote SQL: $(grep -m1 'Remote SQL:' <<<"$plan" | sed 's/.*Remote SQL: //' | cut -c1-90)...)"
+    else
+        fail "EXPLAIN $1: aggregation not pushed to both shards"; sed 's/^/#   /' <<<"$plan" | head -n 20
+    fi
+}
+explain_remote "Q1 fan-out" "SELECT srcaddr, sum(bytes) FROM {flows} WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY srcaddr" 'SELECT srcaddr, sum\(bytes\) .* GROUP BY 1'
+explain_remote "Q3 fan-out" "$F3_INNER" 'count\(\*\) FILTER .* GROUP BY 1'
+explain_remote "top-k fan-out" "SELECT vpcflow.topk(srcaddr, bytes, 10, 100) FROM {flows} WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END'" 'SELECT vpcflow\.topk\(srcaddr, bytes, 10, 100\) FROM vpcflow\.flows'
+plan=$(q coord -c "SET vpcflow_dashboard.now = '$DAY_END'" -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM vpcflow.rollup_range(NULL, '$DAY_START', '$DAY_END')" \
+       -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT vpcflow.topk_merge(top_remotes) FROM vpcflow.rollup_1h WHERE bucket >= '$DAY_START' AND bucket < '$DAY_END'")
+if grep -q 'Remote SQL: SELECT top_remotes FROM vpcflow.rollup_1h' <<<"$plan" && ! grep -q 'vpcflow.flows' <<<"$plan"; then
+    pass "EXPLAIN top-k dashboard: the shards' rollup states are read, no flow rows"
+else
+    fail "EXPLAIN top-k dashboard"; sed 's/^/#   /' <<<"$plan" | head -n 20
+fi
+
+# ---------------------------------------------------------------- tenants on the coordinator
+tenant_acct=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
+q coord -c "CREATE ROLE shard_tenant LOGIN IN ROLE vpcflow_reader" \
+        -c "INSERT INTO vpcflow.tenant_accounts (role_id, account_id) VALUES ('shard_tenant', '$tenant_acct')" >/dev/null
+tq() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "${PORT[coord]}" -U shard_tenant -d vpcflow -c "$1" 2>&1 || true; }
+seen=$(tq "SELECT string_agg(DISTINCT account_id::text, ',') FROM vpcflow.flows")
+rseen=$(tq "SELECT string_agg(DISTINCT account_id::text, ',') FROM vpcflow.rollup_1h")
+[[ "$seen" == "$tenant_acct" && "$rseen" == "$tenant_acct" ]] &&
+    pass "a tenant on the coordinator sees only its account's flows and rollups ($seen)" ||
+    fail "tenant on the coordinator sees flows of '$seen', rollups of '$rseen'"
+direct=$(tq "SELECT count(*) FROM vpcflow.shard_s1_flows")
+[[ "$direct" == *"permission denied"* ]] && pass "a tenant cannot read a shard's foreign tables directly" ||
+    fail "tenant reading vpcflow.shard_s1_flows: $direct"
+granted=$(q coord -c "SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'vpcflow'::regnamespace AND c.relkind = 'f' AND EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner)")
+[[ "$granted" == 0 ]] && pass "no foreign table of the coordinator is granted to anyone but its owner" ||
+    fail "$granted foreign tables granted to others"
+
+# ---------------------------------------------------------------- shard down
+cluster_stop "$WORK/s2" >/dev/null 2>&1
+for what in "Q1:$Q1" "dashboard oncall_ingest_health:SELECT * FROM vpcflow.oncall_ingest_health" \
+            "fan-out:SELECT * FROM vpcflow.shard_fanout('SELECT count(*) FROM {flows}') AS t(n bigint)"; do
+    name=${what%%:*} sql=${what#*:}
+    if out=$(q coord -c "SET vpcflow_dashboard.now = '$DAY_END'" -c "$sql" 2>&1); then
+        fail "$name with shard s2 down returned rows instead of an error"
+    elif [[ "$out" == *'vpcflow_shard_s2'* ]]; then
+        pass "$name with shard s2 down fails naming it: $(head -n 1 <<<"$out" | cut -c1-80)"
+    else
+        fail "$name with s2 down: $out"
+    fi
+done
+# a query pruned to the shards that are up still answers
+acct_s1=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's1'")
+out=$(q coord -c "SELECT count(*) FROM vpcflow.flows WHERE account_id OPERATOR(vpcflow.=) '$acct_s1'::vpcflow.awsid" 2>&1) || true
+if [[ "$out" =~ ^[0-9]+$ && "$out" -gt 0 ]]; then
+    pass "with s2 down, a query pruned to an account of s1 still answers ($out flows)"
+else
+    fail "pruned query with s2 down: $out"
+fi
+# a load for a shard that is down fails those files, naming the shard; the rest loads
+acct_s2=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
+head -n 40 "$WORK/gen.log" | sed "s/^\(2 \)[0-9]\{12\}/\1$acct_s2/" >"$WORK/down.log"
+if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/down.log" 2>&1); then
+    fail "a load for a shard that is down succeeded"
+elif [[ "$out" == *"could not connect to shard s2"* ]]; then
+    pass "vpcflow-load names the shard that is down"
+else
+    fail "load with s2 down: $out"
+fi
+cluster_start "$WORK/s2" "${PORT[s2]}" >/dev/null 2>&1 || fail "restart s2"
+
+# ---------------------------------------------------------------- add a shard, move an account
+moved=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's1'")
+before=$(q coord -c "SELECT count(*), sum(bytes) FROM vpcflow.flows WHERE account_id = '$moved'")
+if q coord -c "SELECT vpcflow.add_shard('s3', '127.0.0.1', ${PORT[s3]}, 'vpcflow', 'postgres')" >/dev/null &&
+   q coord -c "SELECT * FROM vpcflow.move_account('$moved', 's3')" >/dev/null; then
+    pass "add_shard s3 and move_account $moved to it"
+else
+    fail "add_shard s3 / move_account"
+fi
+after=$(q coord -c "SELECT count(*), sum(bytes) FROM vpcflow.flows WHERE account_id = '$moved'")
+on_s3=$(q s3 -c "SELECT count(*), sum(bytes) FROM vpcflow.flows WHERE account_id = '$moved'")
+left=$(q s1 -c "SELECT count(*) FROM vpcflow.flows WHERE account_id = '$moved'")
+[[ "$after" == "$before" && "$on_s3" == "$before" && "$left" == 0 ]] &&
+    pass "the moved account's flows are on s3 only and the coordinator still sees them all ($after)" ||
+    fail "after the move: coordinator $after (before $before), s3 $on_s3, left on s1 $left"
+compare "Q1 after the move" "$Q1"
+compare "Q7 after the move" "$Q7"
+compare "view oncall_ingest_health after the move" "SELECT * FROM vpcflow.oncall_ingest_health"
+compare_topk "top_talkers after the move" "SELECT * FROM vpcflow.top_talkers(NULL, '$DAY_START', '$DAY_END', 10)"
+if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/tree/AWSLogs/$moved" 2>&1) &&
+   [[ "$out" == *" 0 loaded,"* ]]; then
+    pass "re-sending the moved account's files loads nothing (its ingest log moved with it)"
+else
+    fail "re-sending the moved account's files: $out"
+fi
+
+# ---------------------------------------------------------------- maintenance on the shards
+# run_maintenance runs on each shard (under pg_cron there); the coordinator
+# refuses it.  Warm days on a shard are read through postgres_fdw like hot
+# ones; a day dropped by a shard's retention leaves the coordinator after
+# sync_shards.
+if out=$(q coord -c 'CALL vpcflow.run_maintenance()' 2>&1); then
+    fail "run_maintenance ran on the coordinator"
+elif [[ "$out" == *"runs on the shards"* ]]; then
+    pass "the coordinator refuses run_maintenance (it runs on the shards)"
+else
+    fail "run_maintenance on the coordinator: $out"
+fi
+for n in s1 s3; do q "$n" -c 'CALL vpcflow.run_maintenance()' >/dev/null; done
+warm=$(for n in s1 s3; do q "$n" -c 'SELECT count(*) FROM vpcflow.warm_partitions'; done | paste -sd+ | bc)
+q coord -c 'SELECT vpcflow.sync_shards()' >/dev/null
+if ((warm > 0)); then
+    pass "maintenance on shards s1 and s3 made $warm warm partitions"
+else
+    fail "maintenance on s1 and s3 made no warm partition"
+fi
+compare "Q1 with warm days on the shards" "$Q1"
+compare "Q7 with warm days on the shards" "$Q7"
+compare "whole store with warm days on the shards" "SELECT count(*), sum(bytes), sum(packets) FROM vpcflow.flows"
+q s2 -c "SELECT vpcflow.set_policy(retention => '1 day')" -c 'CALL vpcflow.run_maintenance()' >/dev/null
+q coord -c 'SELECT vpcflow.sync_shards()' >/dev/null
+want=$(for n in s1 s2 s3; do q "$n" -c 'SELECT count(*) FROM vpcflow.flows'; done | paste -sd+ | bc)
+s2left=$(q s2 -c 'SELECT count(*) FROM vpcflow.flows')
+got=$(q coord -c 'SELECT count(*) FROM vpcflow.flows' 2>&1)
+[[ "$s2left" == 0 && "$got" == "$want" ]] &&
+    pass "after s2's retention dropped its days and sync_shards, the coordinator has the other shards' $got flows" ||
+    fail "after retention on s2: coordinator $got, shards $want, left on s2 $s2left"
+
+# ---------------------------------------------------------------- Citus readiness (catalog only)
+# docs/scaleout.md#citus-readiness: Citus itself is not installable here.
+# (Default expressions are scanned for the functions they call: pg_depend
+# records no dependency on built-ins such as clock_timestamp().)
+nosendrecv=$(q single -c "SELECT coalesce(string_agg(t.typname, ', '), '') FROM pg_type t WHERE t.typnamespace = 'vpcflow'::regnamespace AND t.typtype = 'b' AND (t.typsend = 0 OR t.typreceive = 0)")
+nbase=$(q single -c "SELECT count(*) FROM pg_type t WHERE t.typnamespace = 'vpcflow'::regnamespace AND t.typtype = 'b' AND t.typelem = 0")
+[[ -z "$nosendrecv" && "$nbase" -ge 8 ]] && pass "Citus readiness: all $nbase base types of vpcflow have binary send/recv" ||
+    fail "types without send/recv: $nosendrecv ($nbase base types)"
+hashop=$(q single -c "SELECT count(*) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod WHERE a.amname = 'hash' AND c.opcdefault AND c.opcintype = 'vpcflow.awsid'::regtype")
+[[ "$hashop" == 1 ]] && pass "Citus readiness: the distribution column's type (awsid) has a default hash opclass" ||
+    fail "awsid hash opclass: $hashop"
+nocombine=$(q single -c "SELECT coalesce(string_agg(a.aggfnoid::regprocedure::text, ', '), '') FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace = 'vpcflow'::regnamespace AND (a.aggcombinefn = 0 OR (a.aggtranstype = 'internal'::regtype AND (a.aggserialfn = 0 OR a.aggdeserialfn = 0)))")
+naggs=$(q single -c "SELECT count(*) FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid WHERE p.pronamespace = 'vpcflow'::regnamespace")
+[[ -z "$nocombine" && "$naggs" -ge 5 ]] && pass "Citus readiness: all $naggs aggregates have combine (and serial/deserial) functions" ||
+    fail "aggregates without combine functions: $nocombine"
+volatile=$(q single -c "SELECT coalesce(string_agg(format('%s.%s', a.attrelid::regclass, a.attname), ', '), '') FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid IN ('vpcflow.flows'::regclass, 'vpcflow.rollup_1m'::regclass, 'vpcflow.rollup_1h'::regclass, 'vpcflow.rollup_1d'::regclass, 'vpcflow.rollup_vpc_1h'::regclass, 'vpcflow.rollup_vpc_1d'::regclass) AND a.attnum > 0 AND (a.attidentity <> '' OR EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) ([0-9]+)', 'g') m JOIN pg_proc f ON f.oid = m[1]::oid WHERE f.provolatile = 'v'))")
+[[ -z "$volatile" ]] && pass "Citus readiness: no volatile default or identity on the store or the rollups" ||
+    fail "volatile defaults on distributed tables: $volatile"
+
+echo "# shard test: $npass passed, $nfail failed"
+((nfail == 0))
