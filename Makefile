@@ -29,6 +29,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
               src/security.sql src/anomaly.sql src/detections.sql src/warm.sql
 # rollups (rollup.sql) and the dashboard views over them (dashboards.sql)
 SQL_PARTS  += src/rollup.sql src/dashboards.sql
+# the detection baselines' rollups, maintained by refresh_rollups
+SQL_PARTS  += src/detection_rollup.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
