@@ -31,6 +31,8 @@ SQL_PARTS   = src/schema.sql src/awsid.sql src/labels.sql \
 SQL_PARTS  += src/rollup.sql src/dashboards.sql
 # bulk loads of many files per transaction (vpcflow-load)
 SQL_PARTS  += src/bulk_load.sql
+# the detection baselines' rollups, maintained by refresh_rollups
+SQL_PARTS  += src/detection_rollup.sql
 # scale-out: shard servers, shard map, foreign partitions, fan-out (shard.sql)
 SQL_PARTS  += src/shard.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql

@@ -5,9 +5,11 @@
 -- it has not processed yet, and only the time range they cover.
 --
 -- Inputs: every detector reads its data through one of the
--- vpcflow.detection_input_* functions below.  Today they aggregate raw
--- vpcflow.flows over short time ranges (cheap: BRIN on start_time); they
--- are the single place to point at the 1-minute rollups once those exist.
+-- vpcflow.detection_input_* functions below, which aggregate raw
+-- vpcflow.flows over short time ranges (cheap: BRIN on start_time).  The
+-- baselines are folded from the detection rollups instead
+-- (src/detection_rollup.sql, kept by refresh_rollups): per minute, the same
+-- numbers as those inputs give.
 
 -- ------------------------------------------------------------ tables
 
@@ -149,9 +151,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT coalesce((SELECT c.params ->> name FROM vpcflow.detection_config c WHERE c.kind = $1), dflt) $$;
 
 -- ------------------------------------------------------------ inputs
--- INPUT FUNCTIONS: the only readers of raw flows.  Each aggregates
--- vpcflow.flows with start_time in [lo, hi) per minute; a rollup can
--- replace the body as long as the columns stay.
+-- INPUT FUNCTIONS: the detectors' only readers of raw flows.  Each
+-- aggregates vpcflow.flows with start_time in [lo, hi) per minute; a
+-- rollup can replace the body as long as the columns stay (the baseline
+-- metrics below already read theirs from rollups with the same filters).
 --
 -- "Client side": a flow to a port below the ephemeral range (32768) from
 -- a higher source port, i.e. sent by the side that opened the connection
@@ -246,30 +249,46 @@ DECLARE
     n integer := (extract(epoch FROM w) / 60)::integer;
     internal_only boolean := vpcflow._det_param('reject_spike', 'internal_sources_only', 'true')::boolean;
 BEGIN
+    -- from the detection rollups (src/detection_rollup.sql), which hold per
+    -- minute what detection_input_client_egress / _attempts would give
     IF metric = 'exfiltration' THEN
         -- all client egress bytes of a host per window
         RETURN QUERY
-        SELECT host(i.src), vpcflow.address_group(i.src), i.minute + k * interval '1 minute',
-               sum(i.bytes)::double precision
-        FROM vpcflow.detection_input_client_egress(lo - w, hi) i, generate_series(1, n) k
-        WHERE i.minute + k * interval '1 minute' > lo AND i.minute + k * interval '1 minute' <= hi
-        GROUP BY i.src, 3;
+        WITH m AS (
+            SELECT r.bucket, r.srcaddr, sum(r.bytes) AS bytes
+            FROM vpcflow.rollup_host_egress_1m r
+            WHERE r.bucket >= lo - w AND r.bucket < hi
+            GROUP BY 1, 2
+        )
+        SELECT host(m.srcaddr), vpcflow.address_group(m.srcaddr), m.bucket + k * interval '1 minute',
+               sum(m.bytes)::double precision
+        FROM m, generate_series(1, n) k
+        WHERE m.bucket + k * interval '1 minute' > lo AND m.bucket + k * interval '1 minute' <= hi
+        GROUP BY m.srcaddr, 3;
     ELSIF metric = 'reject_spike' THEN
         -- the REJECTed share of attempts to an internal service per window
-        -- (services without a REJECT in the range have 0 throughout)
+        -- (services without a REJECT in the range have 0 throughout);
+        -- attempts are distinct source ports per (source, protocol) and
+        -- minute, over the rows of all accounts
         RETURN QUERY
-        WITH att AS MATERIALIZED (
-            SELECT * FROM vpcflow.detection_input_attempts(lo - w, hi) i
-            WHERE vpcflow.is_private_address(i.dst)
-              AND (NOT internal_only OR vpcflow.is_private_address(i.src))
-        ), svc AS (
-            SELECT DISTINCT a.dst, a.dstport FROM att a WHERE a.rejects > 0
+        WITH svc AS (
+            SELECT DISTINCT r.dstaddr, r.dstport FROM vpcflow.rollup_service_attempts_1m r
+            WHERE r.bucket >= lo - w AND r.bucket < hi AND cardinality(r.reject_ports) > 0
+              AND (NOT internal_only OR vpcflow.is_private_address(r.srcaddr))
+        ), att AS MATERIALIZED (
+            SELECT r.bucket AS minute, r.dstaddr, r.dstport, count(DISTINCT u.p) AS conns,
+                   count(DISTINCT u.p) FILTER (WHERE u.p = ANY (r.reject_ports)) AS rejects
+            FROM vpcflow.rollup_service_attempts_1m r JOIN svc USING (dstaddr, dstport)
+            CROSS JOIN LATERAL unnest(r.conn_ports) AS u(p)
+            WHERE r.bucket >= lo - w AND r.bucket < hi
+              AND (NOT internal_only OR vpcflow.is_private_address(r.srcaddr))
+            GROUP BY r.bucket, r.srcaddr, r.dstaddr, r.dstport, r.protocol
         )
-        SELECT host(a.dst) || ':' || a.dstport, 'port ' || a.dstport, a.minute + k * interval '1 minute',
+        SELECT host(a.dstaddr) || ':' || a.dstport, 'port ' || a.dstport, a.minute + k * interval '1 minute',
                sum(a.rejects)::double precision / sum(a.conns)
-        FROM att a JOIN svc USING (dst, dstport), generate_series(1, n) k
+        FROM att a, generate_series(1, n) k
         WHERE a.minute + k * interval '1 minute' > lo AND a.minute + k * interval '1 minute' <= hi
-        GROUP BY a.dst, a.dstport, 3
+        GROUP BY a.dstaddr, a.dstport, 3
         HAVING sum(a.rejects) > 0;
     ELSE
         RAISE EXCEPTION 'no baseline metric for detection kind "%"', metric
@@ -894,6 +913,13 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('vpcflow.run_detections')) THEN
         seconds := extract(epoch FROM clock_timestamp() - t0);
         RETURN;
+    END IF;
+    -- the baselines are folded from the detection rollups: fold in the
+    -- files not rolled up yet (a no-op when run_maintenance just did)
+    IF EXISTS (SELECT 1 FROM vpcflow.ingest_log l
+               WHERE l.status IN ('loaded', 'loaded_with_errors')
+                 AND NOT EXISTS (SELECT 1 FROM vpcflow.rollup_progress p WHERE p.ingest_id = l.ingest_id)) THEN
+        PERFORM vpcflow.refresh_rollups();
     END IF;
     SELECT array_agg(l.ingest_id), vpcflow._det_minute(min(l.min_start)),
            vpcflow._det_minute(max(l.max_start)) + interval '1 minute'

@@ -536,6 +536,8 @@ BEGIN
                   GROUP BY h.ingest_id) x
             WHERE p.ingest_id = x.ingest_id
         $q$, chunk_ids, '(' || array_to_string(ranges, ' OR ') || ')');
+        -- the detection baselines' per-minute inputs (src/detection_rollup.sql)
+        PERFORM vpcflow.refresh_detection_rollups(chunk_ids);
         flows := flows + n.f; minute_rows := minute_rows + n.m; hour_rows := hour_rows + n.h;
         day_rows := day_rows + n.d; vpc_hour_rows := vpc_hour_rows + n.vh; vpc_day_rows := vpc_day_rows + n.vd;
     END LOOP;
@@ -565,6 +567,7 @@ BEGIN
     DELETE FROM vpcflow.rollup_1d WHERE bucket < at - s.day_retention;
     GET DIAGNOSTICS day_rows = ROW_COUNT;
     DELETE FROM vpcflow.rollup_vpc_1d WHERE bucket < at - s.day_retention;
+    PERFORM vpcflow.expire_detection_rollups(at);
 END
 $fn$;
 

@@ -237,7 +237,7 @@ FROM audit_functions f
 WHERE f.fn ~ ('^vpcflow\.(ingest_|partition_for|attach_partition|ensure_partitions|protect_relation|replace_prefix_set|load_|publish_anonymized|anonymized_flows'
                '|run_maintenance|set_policy|compress_partition|fold_partition|sync_side_tables|drop_partition'
                '|archive_partition|warm_build|write_gzip_lines|maintenance_log_write'
-               '|refresh_rollups|expire_rollups|schedule_rollups|run_detections)')
+               '|refresh_rollups|expire_rollups|schedule_rollups|run_detections|refresh_detection_rollups|expire_detection_rollups)')
 ORDER BY f.fn;
 
 SELECT * FROM finish();
