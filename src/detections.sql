@@ -42,11 +42,14 @@ INSERT INTO vpcflow.detection_config (kind, threshold, window_length, params, de
  'score: distinct internal hosts one source tried on one port within the window'),
 ('reject_spike', 6, '15 minutes',
  '{"min_rejects": 5, "min_share": 0.5, "min_sources": 2, "min_history": 30, "min_spread": 0.05,
-   "warmup": "1 hour", "internal_sources_only": true}',
+   "warmup": "1 hour", "internal_sources_only": true,
+   "rare_min_rejects": 3, "rare_alpha": 1e-6, "rare_history": "24 hours"}',
  'score: robust deviations of the REJECTed share of the connection attempts from internal sources to '
  'one internal service (address, port) in the window, against the service''s baseline (the port''s '
  'fleet baseline while it has little history); at least min_rejects rejected connections from '
- 'min_sources sources, and at least min_share of all attempts'),
+ 'min_sources sources, and at least min_share of all attempts; a quiet service needs only '
+ 'rare_min_rejects when so many REJECTs are improbable (below rare_alpha, binomial) at its own '
+ 'REJECT rate over rare_history'),
 ('beaconing', 8, '2 hours',
  '{"min_period_s": 10, "max_period_s": 1800, "tolerance": 0.2, "tolerance_s": 2,
    "min_regular_fraction": 0.8, "rare_max_sources": 3, "rare_lookback": "24 hours"}',
@@ -460,6 +463,25 @@ BEGIN
 END
 $fn$;
 
+-- P(X >= k) for X ~ Binomial(n, p), term by term in log space (the
+-- reject_spike gate calls it for a handful of attempts only).
+CREATE FUNCTION vpcflow.binomial_tail(k bigint, n bigint, p double precision)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN k <= 0 THEN 1.0
+        WHEN k > n OR p <= 0 THEN 0.0
+        WHEN p >= 1 THEN 1.0
+        ELSE least(1.0, (SELECT coalesce(sum(exp(
+                 (SELECT coalesce(sum(ln((n - j + i)::double precision / i)), 0)
+                  FROM generate_series(1, j) i)
+                 + j * ln(p) + (n - j) * ln(1 - p))), 0)
+             FROM generate_series(k, n) j))
+    END
+$$;
+
 CREATE FUNCTION vpcflow.detect_reject_spike(lo timestamptz, hi timestamptz)
 RETURNS SETOF vpcflow.detection_candidate
 LANGUAGE plpgsql STABLE
@@ -470,10 +492,14 @@ DECLARE
     n integer;
     warm timestamptz;
     internal_only boolean;
+    rare_min bigint;
+    rare_history interval;
 BEGIN
     SELECT * INTO c FROM vpcflow.detection_config WHERE kind = 'reject_spike';
     n := (extract(epoch FROM c.window_length) / 60)::integer;
     internal_only := coalesce((c.params ->> 'internal_sources_only')::boolean, true);
+    rare_min := coalesce((c.params ->> 'rare_min_rejects')::bigint, (c.params ->> 'min_rejects')::bigint);
+    rare_history := coalesce((c.params ->> 'rare_history')::interval, interval '0');
     warm := vpcflow.detection_warm_from('reject_spike');
     IF warm > hi THEN
         RETURN;
@@ -493,12 +519,33 @@ BEGIN
         FROM att a JOIN svc USING (dst, dstport), generate_series(1, n) k
         WHERE a.minute + k * interval '1 minute' > lo AND a.minute + k * interval '1 minute' <= hi
         GROUP BY 1, 2, 3
-    ), cand AS (
+    ), cand0 AS (
         SELECT * FROM win
-        WHERE win.rejects >= (c.params ->> 'min_rejects')::bigint
+        WHERE win.rejects >= least((c.params ->> 'min_rejects')::bigint, rare_min)
           AND win.rejects >= (c.params ->> 'min_share')::double precision * win.attempts
           AND win.sources >= (c.params ->> 'min_sources')::bigint
           AND win.e >= warm
+    ), history AS (
+        -- a service with fewer than min_rejects: its attempts and REJECTs
+        -- before the window, from the rollup (the window itself left out)
+        SELECT c0.dst, c0.dstport, c0.e,
+               coalesce(sum(cardinality(h.conn_ports)), 0) AS attempts,
+               coalesce(sum(cardinality(h.reject_ports)), 0) AS rejects
+        FROM cand0 c0
+        LEFT JOIN vpcflow.rollup_service_attempts_1m h
+          ON h.dstaddr = c0.dst AND h.dstport = c0.dstport
+         AND h.bucket >= c0.e - c.window_length - rare_history AND h.bucket < c0.e - c.window_length
+         AND (NOT internal_only OR vpcflow.is_private_address(h.srcaddr))
+        WHERE c0.rejects < (c.params ->> 'min_rejects')::bigint
+        GROUP BY 1, 2, 3
+    ), cand AS (
+        SELECT * FROM cand0 WHERE cand0.rejects >= (c.params ->> 'min_rejects')::bigint
+        UNION ALL
+        -- so many REJECTs at the service's own rate (Laplace-smoothed) is improbable
+        SELECT c0.* FROM cand0 c0 JOIN history h USING (dst, dstport, e)
+        WHERE vpcflow.binomial_tail(c0.rejects::bigint, c0.attempts::bigint,
+                                    ((h.rejects + 1.0) / (h.attempts + 2.0))::double precision)
+              < (c.params ->> 'rare_alpha')::double precision
     ), base AS (
         SELECT * FROM vpcflow.detection_baseline_of('reject_spike',
             (SELECT array_agg(DISTINCT host(cand.dst) || ':' || cand.dstport) FROM cand),
