@@ -12,7 +12,7 @@
 #      share: refresh_detection_rollups() alone on emptied tables (timed);
 #   2. the baselines of both metrics folded for the whole day, hour by hour
 #      as run_detections() does (timed), from the rollups; then from raw
-#      flows (bench/detect_rollup_raw_metric.sql installed); the two sets of
+#      flows (test/include/raw_baseline_metric.sql installed); the two sets of
 #      baselines are compared byte for byte;
 #   3. run_detections() (the backfill) with each metric (timed); the
 #      detections (scores, evidence) are compared.
@@ -30,7 +30,7 @@ psql -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/de
 psql -d $DB -c "SET client_min_messages = warning" -c "CREATE EXTENSION vpcflow"
 "$ROOT/vpcflow-load" -q -d "dbname=$DB" "$LOG" >&2
 
-psql -d $DB -v raw_metric="$HERE/detect_rollup_raw_metric.sql" <<'SQL'
+psql -d $DB -v raw_metric="$HERE/../test/include/raw_baseline_metric.sql" <<'SQL'
 SET client_min_messages = warning;
 \pset footer off
 CREATE TEMP TABLE timing (step text, seconds numeric);

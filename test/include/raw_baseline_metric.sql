@@ -1,7 +1,7 @@
 -- The baseline metric as it was before the detection rollups: folded from
--- raw flows through the detection_input_* functions.  bench/detect_rollup.sh
--- installs it (CREATE OR REPLACE) to time and compare both paths on the
--- same data; test/detection_rollup.sql carries the same body.
+-- raw flows through the detection_input_* functions.  The reference that
+-- test/detection_rollup.sql and bench/detect_rollup.sh install (CREATE OR
+-- REPLACE) to compare both paths on the same data.
 CREATE OR REPLACE FUNCTION vpcflow.detection_metric_values(metric text, lo timestamptz, hi timestamptz)
 RETURNS TABLE (entity text, grp text, window_end timestamptz, value double precision)
 LANGUAGE plpgsql STABLE
