@@ -44,14 +44,21 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # -Wno-unused-parameter: PostgreSQL's own headers (ilist.h, bufpage.h) have
 # inline functions with unused parameters.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
+# header dependencies: each src/*.o records the headers it read in src/*.d,
+# so editing a header rebuilds what uses it (a stale object built against
+# an older struct layout crashes the backend).  CFLAGS only: the LLVM
+# bitcode rule does not use them, so its compile cannot overwrite the .d.
+PG_CFLAGS  += -MMD -MP
 SHLINK_LIBS = -lz
 SHLIB_LINK  = -lz -lzstd
 
-EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench vpcflow-load
+EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench vpcflow-load src/*.d
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(wildcard src/*.d)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
