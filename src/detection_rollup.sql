@@ -61,31 +61,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    ranges text[] := '{}';
-    lo timestamptz;
-    hi timestamptz;
-    r record;
     filter text;
 BEGIN
     egress_rows := 0; attempt_rows := 0;
-    -- one range scan per run of files whose time ranges lie within an hour
-    -- of each other (partition pruning and BRIN need constants)
-    FOR r IN SELECT p.min_start, p.max_start FROM vpcflow.rollup_progress p
-             WHERE p.ingest_id = ANY (ids) AND p.min_start IS NOT NULL ORDER BY p.min_start LOOP
-        IF lo IS NULL THEN
-            lo := r.min_start; hi := r.max_start;
-        ELSIF r.min_start <= hi + interval '1 hour' THEN
-            hi := greatest(hi, r.max_start);
-        ELSE
-            ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
-            lo := r.min_start; hi := r.max_start;
-        END IF;
-    END LOOP;
-    IF lo IS NULL THEN
+    filter := vpcflow.rollup_time_filter(ids);
+    IF filter IS NULL THEN
         RETURN;
     END IF;
-    ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
-    filter := format('(%s) AND f.ingest_id = ANY (%L::integer[])', array_to_string(ranges, ' OR '), ids);
+    filter := format('%s AND f.ingest_id = ANY (%L::integer[])', filter, ids);
 
     EXECUTE format($q$
         INSERT INTO vpcflow.rollup_host_egress_1m AS r (bucket, account_id, srcaddr, flows, bytes)

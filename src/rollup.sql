@@ -220,6 +220,41 @@ BEGIN
 END
 $fn$;
 
+-- The condition on f.start_time that covers the rows of files ids (from
+-- rollup_progress): one range per run of files whose time ranges overlap
+-- or lie within an hour of each other, as constants so that partition
+-- pruning and BRIN apply; NULL when none of the files has rows.  Shared by
+-- refresh_rollups and refresh_detection_rollups.
+CREATE FUNCTION vpcflow.rollup_time_filter(ids integer[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ranges text[] := '{}';
+    lo timestamptz;
+    hi timestamptz;
+    r record;
+BEGIN
+    FOR r IN SELECT p.min_start, p.max_start FROM vpcflow.rollup_progress p
+             WHERE p.ingest_id = ANY (ids) AND p.min_start IS NOT NULL ORDER BY p.min_start LOOP
+        IF lo IS NULL THEN
+            lo := r.min_start; hi := r.max_start;
+        ELSIF r.min_start <= hi + interval '1 hour' THEN
+            hi := greatest(hi, r.max_start);
+        ELSE
+            ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
+            lo := r.min_start; hi := r.max_start;
+        END IF;
+    END LOOP;
+    IF lo IS NULL THEN
+        RETURN NULL;
+    END IF;
+    ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
+    RETURN '(' || array_to_string(ranges, ' OR ') || ')';
+END
+$fn$;
+
 -- The per-row classification, as SQL text over a row source "f" with the
 -- store's columns (used by refresh_rollups; kept here so that docs and
 -- code say the same).  @internal(x)@ expands to the internal-address test.
@@ -346,14 +381,11 @@ SET search_path = pg_catalog, pg_temp
 SET work_mem = '128MB'
 AS $fn$
 DECLARE
+    time_filter text;
     t0 timestamptz := clock_timestamp();
     ids integer[];
     with_rows integer[];
     ports integer[];
-    ranges text[] := '{}';
-    lo timestamptz;
-    hi timestamptz;
-    r record;
     chunk record;
     n record;
     chunk_ids integer[];
@@ -429,24 +461,9 @@ BEGIN
         GROUP BY x.chunk ORDER BY x.chunk
     LOOP
         chunk_ids := chunk.ids;
-        ranges := '{}';
-        lo := NULL;
-        -- Time ranges to scan: runs of files whose ranges overlap or lie
-        -- within an hour of each other.
-        FOR r IN SELECT p.min_start, p.max_start FROM vpcflow.rollup_progress p
-                 WHERE p.ingest_id = ANY (chunk_ids) ORDER BY p.min_start LOOP
-            IF lo IS NULL THEN
-                lo := r.min_start; hi := r.max_start;
-            ELSIF r.min_start <= hi + interval '1 hour' THEN
-                hi := greatest(hi, r.max_start);
-            ELSE
-                ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
-                lo := r.min_start; hi := r.max_start;
-            END IF;
-        END LOOP;
-        ranges := ranges || format('(f.start_time >= %L AND f.start_time <= %L)', lo, hi);
-
-        src := vpcflow.rollup_source_sql('(' || array_to_string(ranges, ' OR ') || ')', chunk_ids);
+        -- every file of a chunk has rows (with_rows): the filter is not NULL
+        time_filter := vpcflow.rollup_time_filter(chunk_ids);
+        src := vpcflow.rollup_source_sql(time_filter, chunk_ids);
 
         EXECUTE format($q$
             WITH delta AS MATERIALIZED (
@@ -535,7 +552,7 @@ BEGIN
                       GROUP BY 1, 2) n ON n.ingest_id = h.ingest_id AND n.i = b.i
                   GROUP BY h.ingest_id) x
             WHERE p.ingest_id = x.ingest_id
-        $q$, chunk_ids, '(' || array_to_string(ranges, ' OR ') || ')');
+        $q$, chunk_ids, time_filter);
         -- the detection baselines' per-minute inputs (src/detection_rollup.sql)
         PERFORM vpcflow.refresh_detection_rollups(chunk_ids);
         flows := flows + n.f; minute_rows := minute_rows + n.m; hour_rows := hour_rows + n.h;
@@ -619,11 +636,13 @@ GRANT SELECT ON vpcflow.rollup_1m, vpcflow.rollup_1h, vpcflow.rollup_1d, vpcflow
 GRANT UPDATE ON vpcflow.rollup_settings TO vpcflow_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vpcflow.egress_prices TO vpcflow_admin;
 REVOKE EXECUTE ON FUNCTION vpcflow.refresh_rollups(integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vpcflow.rollup_time_filter(integer[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.expire_rollups(timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.schedule_rollups(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.load_subnets(jsonb, timestamptz, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vpcflow.refresh_rollups(integer) TO vpcflow_admin, vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.expire_rollups(timestamptz) TO vpcflow_admin;
+GRANT EXECUTE ON FUNCTION vpcflow.rollup_time_filter(integer[]) TO vpcflow_admin;
 GRANT EXECUTE ON FUNCTION vpcflow.load_subnets(jsonb, timestamptz, text) TO vpcflow_admin;
 
 -- Tenant isolation (docs/security.md): rollup rows belong to accounts.
