@@ -141,11 +141,28 @@ resolve_path(const char *given)
 
 /* ---------- the file ---------- */
 
+/*
+ * Files up to this size are read into memory once: hashed as each chunk
+ * arrives (still in cache), then parsed from memory.  Reading a file twice
+ * (once to hash it, once to parse it) cost a seventh of a GCP load's CPU;
+ * JSON documents are held whole anyway.  Larger files stream twice, so a
+ * huge text file never needs its size in memory.
+ */
+#define WHOLE_FILE_MAX	((int64) 512 * 1024 * 1024)
+
+/*
+ * SHA-256 and size of a server file; *whole gets its bytes (and
+ * *wholelen their number) when it is small enough to keep, else NULL.
+ */
 static void
-hash_file(const char *path, const char *given, uint8 *digest, int64 *size)
+hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
+		  char **whole, size_t *wholelen)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	char	   *buf = palloc(READ_CHUNK);
+	char	   *buf;
+	size_t		cap;
+	size_t		have = 0;
+	bool		keep;
 	int			fd;
 	struct stat st;
 	ssize_t		n;
@@ -164,13 +181,31 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a regular file", given)));
 	*size = st.st_size;
+	keep = st.st_size <= WHOLE_FILE_MAX;
+	/* room for the whole file and one more chunk: growth shows as a short read */
+	cap = keep ? (size_t) st.st_size + READ_CHUNK : READ_CHUNK;
+	buf = palloc_extended(cap, MCXT_ALLOC_HUGE);
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256");
-	while ((n = read(fd, buf, READ_CHUNK)) > 0)
+	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (pg_cryptohash_update(ctx, (uint8 *) buf, n) < 0)
+		if (keep && cap - have < READ_CHUNK)
+		{
+			/* the file grew while it was read (an appended blob) */
+			cap = Max(cap * 2, have + READ_CHUNK);
+			if (cap > MaxAllocHugeSize)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("file \"%s\" is too large", given)));
+			buf = repalloc_huge(buf, cap);
+		}
+		n = read(fd, buf + (keep ? have : 0), READ_CHUNK);
+		if (n <= 0)
+			break;
+		if (pg_cryptohash_update(ctx, (uint8 *) buf + (keep ? have : 0), n) < 0)
 			elog(ERROR, "could not compute SHA-256");
+		have += n;
 	}
 	if (n < 0)
 		ereport(ERROR,
@@ -180,7 +215,17 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size)
 		elog(ERROR, "could not compute SHA-256");
 	pg_cryptohash_free(ctx);
 	CloseTransientFile(fd);
-	pfree(buf);
+	if (keep)
+	{
+		*whole = buf;
+		*wholelen = have;
+	}
+	else
+	{
+		pfree(buf);
+		*whole = NULL;
+		*wholelen = 0;
+	}
 }
 
 /* ---------- records and errors ---------- */
@@ -464,12 +509,22 @@ blob_note_end(Ingest *st, const char *doc, size_t end)
 static void
 read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 {
-	/* a plain file's size is known: one buffer, no regrowing and copying */
-	char	   *doc = read_document(st, in, first, have,
-									Max(Max(have * 2, (size_t) READ_CHUNK),
-										Min((size_t) st->size + READ_CHUNK + 1, MaxAllocHugeSize / 4)),
-									&have);
+	const char *doc;
+	char	   *copy = NULL;
 	CloudReader *r = palloc(sizeof(CloudReader));
+
+	/* plain bytes already in memory are parsed where they are */
+	if (st->bytes_read == (int64) have && input_plain_memory(in, &doc, &have))
+		st->bytes_read = (int64) have;
+	else
+	{
+		/* a plain file's size is known: one buffer, no regrowing and copying */
+		copy = read_document(st, in, first, have,
+							 Max(Max(have * 2, (size_t) READ_CHUNK),
+								 Min((size_t) st->size + READ_CHUNK + 1, MaxAllocHugeSize / 4)),
+							 &have);
+		doc = copy;
+	}
 
 	if (cloud_parse(r, provider, doc, have,
 					provider == FLOW_PROVIDER_GCP ? 0 : blob_resume_offset(st, doc, have),
@@ -486,7 +541,8 @@ read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 	if (r->records_end > 0)
 		blob_note_end(st, doc, r->records_end);
 	pfree(r);
-	pfree(doc);
+	if (copy)
+		pfree(copy);
 }
 
 /*
@@ -683,6 +739,8 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 	Datum		values[9];
 	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 	bool		loaded;
+	char	   *whole = NULL;
+	size_t		wholelen = 0;
 
 	if (strcmp(on_error, "quarantine") == 0)
 		st->quarantine = true;
@@ -731,7 +789,7 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 	}
 
 	if (path != NULL)
-		hash_file(path, name, digest, &size);
+		hash_file(path, name, digest, &size, &whole, &wholelen);
 	else
 	{
 		hash_bytes_sha256(data, datalen, digest);
@@ -747,7 +805,12 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 		IngestInput *in;
 
 		st->writer = store_writer_begin();
-		in = path != NULL ? input_open_file(path, name) : input_open_memory(data, datalen, name);
+		if (path != NULL && whole == NULL)
+			in = input_open_file(path, name);
+		else if (path != NULL)
+			in = input_open_memory(whole, wholelen, name);
+		else
+			in = input_open_memory(data, datalen, name);
 		read_lines(st, in);
 		input_close(in);
 

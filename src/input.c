@@ -172,6 +172,22 @@ input_read(IngestInput *in, char *buf, size_t cap)
 	return in->gz != NULL ? read_gz_file(in, buf, cap) : read_memory(in, buf, cap);
 }
 
+/*
+ * Plain (not gzip) bytes in memory: the whole buffer, for a reader that
+ * needs the document whole and can take it where it lies.  The input is
+ * then consumed.  False for files and gzip.
+ */
+bool
+input_plain_memory(IngestInput *in, const char **data, size_t *len)
+{
+	if (in->gz != NULL || in->inflating)
+		return false;
+	*data = (const char *) in->data;
+	*len = in->len;
+	in->pos = in->len;
+	return true;
+}
+
 void
 input_close(IngestInput *in)
 {

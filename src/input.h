@@ -20,6 +20,8 @@ extern IngestInput *input_open_memory(const char *data, size_t len, const char *
  */
 extern size_t input_read(IngestInput *in, char *buf, size_t cap);
 
+extern bool input_plain_memory(IngestInput *in, const char **data, size_t *len);
+
 extern void input_close(IngestInput *in);
 
 #endif							/* VPCFLOW_INPUT_H */
