@@ -56,7 +56,7 @@ LANGUAGE sql AS $$
     SELECT format('vpcflow.flows_p%s%s [%s, %s)', to_char(lo, 'YYYYMMDD'), suffix, lo, hi)
 $$;
 
-SELECT plan(51);
+SELECT plan(53);
 
 -- ---------------------------------------------------------------- result and log
 CREATE TEMP TABLE r_plain AS SELECT * FROM vpcflow.ingest_file('vpcflow_testdata/v2-header.log');
@@ -242,6 +242,17 @@ SELECT throws_like(
     $$SELECT * FROM vpcflow.ingest_file('vpcflow_testdata/truncated.log.gz')$$,
     'could not decompress file "vpcflow_testdata/truncated.log.gz"%',
     'a truncated gzip file is an error, not a partial load');
+
+CREATE TEMP TABLE r_members AS SELECT * FROM vpcflow.ingest_file('vpcflow_testdata/two-members.log.gz');
+SELECT bag_eq(
+    $$SELECT to_jsonb(f) - 'ingest_id' FROM vpcflow.flows f WHERE ingest_id = (SELECT ingest_id FROM r_members)$$,
+    $$SELECT to_jsonb(f) - 'ingest_id' FROM vpcflow.flows f WHERE ingest_id = (SELECT ingest_id FROM r_plain)$$,
+    'concatenated gzip members load as one file, the same rows as the plain file');
+
+SELECT throws_like(
+    $$SELECT * FROM vpcflow.ingest_file('vpcflow_testdata/trailing-junk.log.gz')$$,
+    'could not decompress file "vpcflow_testdata/trailing-junk.log.gz": trailing data after the gzip stream',
+    'bytes after the gzip stream are an error, not ignored');
 
 -- ---------------------------------------------------------------- partitions
 CREATE TEMP TABLE r_span AS SELECT * FROM vpcflow.ingest_file('vpcflow_testdata/partitions-span.log');
