@@ -9,7 +9,8 @@
 # Q3 and a top-k must give the same answers on the coordinator as on the
 # single server; EXPLAIN must show the aggregation on the shards; a shard
 # that is down must make queries fail with an error naming it; a third
-# shard is added and an account moved to it.
+# shard is added and an account moved to it; maintenance runs under pg_cron
+# on every shard.
 #
 # Prints PASS / FAIL lines (counted by tools/test.sh).  Run as root.
 #   SHARD_ROWS (default 30000) rows generated; VPCFLOW_SHARD_PORT first port
@@ -379,6 +380,42 @@ got=$(q coord -c 'SELECT count(*) FROM vpcflow.flows' 2>&1)
 [[ "$s2left" == 0 && "$got" == "$want" ]] &&
     pass "after s2's retention dropped its days and sync_shards, the coordinator has the other shards' $got flows" ||
     fail "after retention on s2: coordinator $got, shards $want, left on s2 $s2left"
+
+# ---------------------------------------------------------------- pg_cron on the shards
+# As docs/scaleout.md schedules it: run_maintenance on every shard and
+# sync_shards on the coordinator, each by pg_cron (preloaded by
+# tools/cluster.sh, living in database postgres) in database vpcflow.  The
+# schedule has one-minute resolution: wait at most 100 s for a finished
+# pass on each shard and a succeeded sync, then remove the jobs.
+cronq() {
+    local n=$1; shift
+    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[$n]}" -U postgres -d postgres "$@"
+}
+declare -A MARK JOB
+for n in s1 s2 s3; do
+    MARK[$n]=$(q "$n" -c 'SELECT coalesce(max(log_id), 0) FROM vpcflow.maintenance_log')
+    JOB[$n]=$(cronq "$n" -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' \
+        -c "SELECT cron.schedule_in_database('vpcflow-maintenance', '* * * * *', 'CALL vpcflow.run_maintenance()', 'vpcflow')")
+done
+JOB[coord]=$(cronq coord -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' \
+    -c "SELECT cron.schedule_in_database('vpcflow-sync-shards', '* * * * *', 'SELECT vpcflow.sync_shards()', 'vpcflow')")
+cron_done() {
+    local n
+    for n in s1 s2 s3; do
+        [[ $(q "$n" -c "SELECT count(*) FROM vpcflow.maintenance_log WHERE log_id > ${MARK[$n]} AND action = 'run' AND message = 'finished'") -ge 1 ]] || return 1
+    done
+    [[ $(cronq coord -c "SELECT count(*) FROM cron.job_run_details WHERE jobid = ${JOB[coord]} AND status = 'succeeded'") -ge 1 ]]
+}
+for ((i = 0; i < 200; i++)); do cron_done && break; sleep 0.5; done
+for n in s1 s2 s3; do
+    runs=$(q "$n" -c "SELECT count(*) FILTER (WHERE action = 'run' AND message = 'finished') || ' ' || count(*) FILTER (WHERE status = 'error') FROM vpcflow.maintenance_log WHERE log_id > ${MARK[$n]}")
+    [[ "$runs" =~ ^[1-9][0-9]*\ 0$ ]] &&
+        pass "pg_cron ran run_maintenance on shard $n (finished passes, errors: $runs)" ||
+        fail "pg_cron on shard $n: finished passes, errors: $runs"
+done
+st=$(cronq coord -c "SELECT coalesce(string_agg(DISTINCT status, ','), 'none') FROM cron.job_run_details WHERE jobid = ${JOB[coord]} AND status <> 'running'")
+[[ "$st" == succeeded ]] && pass "pg_cron ran sync_shards on the coordinator" || fail "pg_cron sync_shards on the coordinator: $st"
+for n in s1 s2 s3 coord; do cronq "$n" -c "SELECT cron.unschedule(${JOB[$n]})" >/dev/null; done
 
 # ---------------------------------------------------------------- Citus readiness (catalog only)
 # docs/scaleout.md#citus-readiness: Citus itself is not installable here.
