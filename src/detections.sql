@@ -43,7 +43,7 @@ INSERT INTO vpcflow.detection_config (kind, threshold, window_length, params, de
 ('reject_spike', 6, '15 minutes',
  '{"min_rejects": 5, "min_share": 0.5, "min_sources": 2, "min_history": 30, "min_spread": 0.05,
    "warmup": "1 hour", "internal_sources_only": true,
-   "rare_min_rejects": 3, "rare_alpha": 1e-6, "block_alpha": 1e-3, "rare_history": "24 hours"}',
+   "rare_min_rejects": 3, "rare_alpha": 1e-6, "block_alpha": 1e-6, "rare_history": "24 hours"}',
  'score: robust deviations of the REJECTed share of the connection attempts from internal sources to '
  'one internal service (address, port) in the window, against the service''s baseline (the port''s '
  'fleet baseline while it has little history); at least min_rejects rejected connections from '

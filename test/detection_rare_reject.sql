@@ -4,7 +4,8 @@
 -- (binomial tail below rare_alpha) at its own REJECT rate before the
 -- window, read from vpcflow.rollup_service_attempts_1m.  A service that
 -- REJECTs now and then does not.  A window in which no attempt was
--- accepted (a block, as a broken rule gives) needs only block_alpha.
+-- accepted (a block, as a broken rule gives) needs only block_alpha, when
+-- it is set above rare_alpha (it is not by default).
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
@@ -63,6 +64,9 @@ INSERT INTO syn VALUES
     ('10.0.8.1', '10.0.4.8', 47001, 9092, 'REJECT', '2024-06-10 03:21'),
     ('10.0.8.2', '10.0.4.8', 47002, 9092, 'REJECT', '2024-06-10 03:26'),
     ('10.0.8.3', '10.0.4.8', 47003, 9092, 'REJECT', '2024-06-10 03:31');
+
+-- block_alpha is off by default (equal to rare_alpha, docs/detections.md): on
+UPDATE vpcflow.detection_config SET params = params || '{"block_alpha": 1e-3}' WHERE kind = 'reject_spike';
 
 WITH l AS (
     INSERT INTO vpcflow.ingest_log (file_name, file_size, sha256, format, status, rows,
