@@ -9,7 +9,8 @@
 # database, then one vpcflow.run_detections() call (the backfill path:
 # hour by hour, baselines growing as it goes).  --hard also evaluates the
 # same data plus bench/detect_inject.py's harder cases.  Scores with
-# bench/detect_score.py; writes bench/results/<date>-detections-<rows,seeds>.md.
+# bench/detect_score.py, and bench/spike_attempts.py says how many attempts
+# each REJECT spike holds; writes bench/results/<date>-detections-<rows,seeds>.md.
 # Needs a running server with the extension installed: PGHOST/PGPORT/PGUSER
 # (default 127.0.0.1:56301, postgres), psql from VPCFLOW_PGBIN.
 # Thresholds were tuned on seed 11 only: evaluate on other seeds.
@@ -77,6 +78,8 @@ for seed in $SEEDS; do
         nice python3 "$GEN" --rows "$ROWS" --seed "$seed" --out "$base.log" --anomalies "$base.truth.jsonl" --jobs 2
     fi
     evaluate "$base.log" "$base.truth.jsonl" "$seed" base
+    # what the labelled REJECT spike gave a detector, and its look-alikes
+    python3 "$HERE/spike_attempts.py" "$base.log" "$base.truth.jsonl" | sed "s/^/seed $seed: /" >>"$TIMES"
     if [ "$HARD" = 1 ]; then
         if [ ! -f "$base.hard.log" ]; then
             nice python3 "$HERE/detect_inject.py" "$base.log" "$base.log.meta.json" \

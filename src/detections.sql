@@ -43,13 +43,13 @@ INSERT INTO vpcflow.detection_config (kind, threshold, window_length, params, de
 ('reject_spike', 6, '15 minutes',
  '{"min_rejects": 5, "min_share": 0.5, "min_sources": 2, "min_history": 30, "min_spread": 0.05,
    "warmup": "1 hour", "internal_sources_only": true,
-   "rare_min_rejects": 3, "rare_alpha": 1e-6, "rare_history": "24 hours"}',
+   "rare_min_rejects": 3, "rare_alpha": 1e-6, "block_alpha": 1e-6, "rare_history": "24 hours"}',
  'score: robust deviations of the REJECTed share of the connection attempts from internal sources to '
  'one internal service (address, port) in the window, against the service''s baseline (the port''s '
  'fleet baseline while it has little history); at least min_rejects rejected connections from '
  'min_sources sources, and at least min_share of all attempts; a quiet service needs only '
  'rare_min_rejects when so many REJECTs are improbable (below rare_alpha, binomial) at its own '
- 'REJECT rate over rare_history'),
+ 'REJECT rate over rare_history, or below block_alpha when no attempt in the window was accepted'),
 ('beaconing', 8, '2 hours',
  '{"min_period_s": 10, "max_period_s": 1800, "tolerance": 0.2, "tolerance_s": 2,
    "min_regular_fraction": 0.8, "rare_max_sources": 3, "rare_lookback": "24 hours"}',
@@ -494,12 +494,16 @@ DECLARE
     internal_only boolean;
     rare_min bigint;
     rare_history interval;
+    rare_alpha double precision;
+    block_alpha double precision;
 BEGIN
     SELECT * INTO c FROM vpcflow.detection_config WHERE kind = 'reject_spike';
     n := (extract(epoch FROM c.window_length) / 60)::integer;
     internal_only := coalesce((c.params ->> 'internal_sources_only')::boolean, true);
     rare_min := coalesce((c.params ->> 'rare_min_rejects')::bigint, (c.params ->> 'min_rejects')::bigint);
     rare_history := coalesce((c.params ->> 'rare_history')::interval, interval '0');
+    rare_alpha := coalesce((c.params ->> 'rare_alpha')::double precision, 0);
+    block_alpha := coalesce((c.params ->> 'block_alpha')::double precision, rare_alpha);
     warm := vpcflow.detection_warm_from('reject_spike');
     IF warm > hi THEN
         RETURN;
@@ -538,14 +542,25 @@ BEGIN
          AND (NOT internal_only OR vpcflow.is_private_address(h.srcaddr))
         WHERE c0.rejects < (c.params ->> 'min_rejects')::bigint
         GROUP BY 1, 2, 3
+    ), tail AS (
+        -- how improbable so many REJECTs are at the service's own rate
+        -- (Laplace-smoothed); a window with no accepted attempt is a
+        -- block (a broken rule), not a bad streak, and needs less
+        SELECT c0.*, (h.rejects + 1.0) / (h.attempts + 2.0) AS rate_before,
+               vpcflow.binomial_tail(c0.rejects::bigint, c0.attempts::bigint,
+                                     ((h.rejects + 1.0) / (h.attempts + 2.0))::double precision) AS p
+        FROM cand0 c0 JOIN history h USING (dst, dstport, e)
     ), cand AS (
-        SELECT * FROM cand0 WHERE cand0.rejects >= (c.params ->> 'min_rejects')::bigint
+        SELECT cand0.*, 'min_rejects'::text AS gate, NULL::numeric AS rate_before,
+               NULL::double precision AS p
+        FROM cand0 WHERE cand0.rejects >= (c.params ->> 'min_rejects')::bigint
         UNION ALL
-        -- so many REJECTs at the service's own rate (Laplace-smoothed) is improbable
-        SELECT c0.* FROM cand0 c0 JOIN history h USING (dst, dstport, e)
-        WHERE vpcflow.binomial_tail(c0.rejects::bigint, c0.attempts::bigint,
-                                    ((h.rejects + 1.0) / (h.attempts + 2.0))::double precision)
-              < (c.params ->> 'rare_alpha')::double precision
+        SELECT t.dst, t.dstport, t.e, t.rejects, t.attempts, t.sources, t.interface_id,
+               CASE WHEN t.p < rare_alpha THEN 'improbable at its own rate'
+                    ELSE 'no attempt accepted, improbable at its own rate' END,
+               t.rate_before, t.p
+        FROM tail t
+        WHERE t.p < rare_alpha OR (t.rejects = t.attempts AND t.p < block_alpha)
     ), base AS (
         SELECT * FROM vpcflow.detection_baseline_of('reject_spike',
             (SELECT array_agg(DISTINCT host(cand.dst) || ':' || cand.dstport) FROM cand),
@@ -557,6 +572,8 @@ BEGIN
                               'interface_id', cand.interface_id, 'rejects', cand.rejects,
                               'attempts', cand.attempts,
                               'sources', cand.sources, 'internal_sources_only', internal_only,
+                              'gate', cand.gate, 'reject_rate_before', round(cand.rate_before, 4),
+                              'tail_probability', cand.p,
                               'metric', a.metric, 'expected', a.expected, 'spread', a.spread,
                               'deviation', a.deviation, 'baseline_size', a.baseline_size,
                               'basis', a.basis, 'reason', a.reason)
