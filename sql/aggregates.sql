@@ -114,6 +114,98 @@ SELECT topk_total(topk_merge(t)) = (SELECT sum(bytes) FROM agg_flows WHERE dstpo
        AS merge_equal
 FROM agg_rollup;
 
+-- Top-k fast paths.  An ungrouped aggregate counts integer keys 0..65535
+-- in direct counters (exact); a grouped one, or any other key, goes
+-- through the batched space-saving table.  While the keys fit in the
+-- capacity both give the exact state, ties, NULL keys, NULL and zero
+-- weights included, and their states merge.
+CREATE TABLE agg_ports AS
+SELECT i, CASE WHEN i % 17 = 0 THEN NULL ELSE (i * 7919) % 300 END AS port,
+       (CASE WHEN i % 23 = 0 THEN NULL WHEN i % 5 = 0 THEN 0 ELSE i % 9 + 1 END)::bigint AS w
+FROM generate_series(1, 5000) i;
+CREATE FUNCTION pg_temp.exact_ports(lim int) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(port || ':' || s, ' ' ORDER BY s DESC, port)
+    FROM (SELECT port, sum(w) s FROM agg_ports WHERE port IS NOT NULL AND w > 0
+          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT lim) x $$;
+CREATE FUNCTION pg_temp.entries(t topk_state) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(key || ':' || weight || CASE WHEN error > 0 THEN '~' || error ELSE '' END, ' ')
+    FROM topk_entries(t) $$;
+SELECT pg_temp.entries(topk(port, w, 12, 400)) = pg_temp.exact_ports(12) AS direct_exact,
+       topk(port, w, 12, 400)::text
+     = (SELECT t::text FROM (SELECT topk(port, w, 12, 400) t FROM agg_ports GROUP BY i < 0) s) AS direct_eq_table,
+       topk_total(topk(port, w, 12, 400)) = sum(w) FILTER (WHERE port IS NOT NULL) AS total_ok
+FROM agg_ports;
+SELECT pg_temp.entries(topk(port, w, 8)) FROM agg_ports;
+-- More keys than counters: the direct counters keep the exact top 20,
+-- the table stays within its bound; both find the heavy keys.
+SELECT pg_temp.entries(topk(port, w, 5, 20)) = pg_temp.exact_ports(5) AS direct_top_exact,
+       (SELECT bool_and(e.error = 0) FROM topk_entries(topk(port, w, 5, 20)) e) AS direct_no_error
+FROM agg_ports;
+SELECT bool_and(x.s BETWEEN e.weight - e.error AND e.weight) AS table_within_bound,
+       bool_and(e.error <= topk_total(t) / 20) AS table_error_bound
+FROM (SELECT topk(port, w, 5, 20) t FROM agg_ports GROUP BY i < 0) s, topk_entries(t) e
+JOIN (SELECT port::text AS key, sum(w) s FROM agg_ports WHERE w > 0 GROUP BY port) x USING (key);
+-- Far more keys than the table holds (54,000 light keys, 30 counters:
+-- compactions run while rows arrive): the bound holds and the keys heavier
+-- than total / capacity are reported.
+WITH r AS (SELECT CASE WHEN i % 10 = 0 THEN 'h' || i % 70 / 10 ELSE 'k' || i END AS key,
+                  (CASE WHEN i % 10 = 0 THEN 10 ELSE 1 END)::bigint AS w
+           FROM generate_series(1, 60000) i),
+     t AS (SELECT topk(key, w, 7, 30) AS t FROM r),
+     x AS (SELECT key, sum(w) s FROM r GROUP BY key)
+SELECT (SELECT count(*) FROM t, topk_entries(t.t) e JOIN x USING (key)
+        WHERE x.s BETWEEN e.weight - e.error AND e.weight AND e.error <= topk_total(t.t) / 30) AS within_bound,
+       (SELECT count(*) FROM x WHERE s > (SELECT topk_total(t.t) FROM t) / 30
+          AND key NOT IN (SELECT key FROM t, topk_entries(t.t))) AS heavy_missing,
+       (SELECT string_agg(key, ' ' ORDER BY key) FROM t, topk_entries(t.t)) AS reported;
+-- A key outside 0..65535 (here -1 and 70000, halfway) turns the direct
+-- counters into entries; the state is still the exact one.
+WITH p AS (SELECT i, CASE WHEN i = 2500 THEN -1 WHEN i = 2600 THEN 70000 ELSE port END AS k,
+                  CASE WHEN i IN (2500, 2600) THEN 1000 ELSE w END AS w FROM agg_ports)
+SELECT topk(k, w, 5, 400)::text
+     = (SELECT t::text FROM (SELECT topk(k, w, 5, 400) t FROM p GROUP BY i < 0) s) AS switched_eq_table,
+       pg_temp.entries(topk(k, w, 5, 400))
+FROM p;
+-- States of both paths merge into the state of the whole.
+SELECT topk_union((SELECT topk(port, w, 12, 400) FROM agg_ports WHERE i <= 2500),
+                  (SELECT t FROM (SELECT topk(port, w, 12, 400) t FROM agg_ports WHERE i > 2500 GROUP BY i < 0) s))::text
+     = (SELECT topk(port, w, 12, 400)::text FROM agg_ports) AS direct_table_merge_equal;
+
+-- Address pairs: topk(src, dst, weight, k); topk_pairs unnests them as
+-- addresses, topk_entries as 'src dst'.
+SELECT * FROM topk_pairs((SELECT topk(srcaddr, dstaddr, bytes, 4) FROM agg_flows));
+SELECT * FROM topk_entries((SELECT topk(srcaddr, dstaddr, bytes, 4) FROM agg_flows));
+SELECT (SELECT string_agg(src || ' ' || dst || ':' || weight, ' ') FROM topk_pairs(
+            (SELECT topk(srcaddr, dstaddr, bytes, 10, 5000) FROM agg_flows)))
+     = (SELECT string_agg(srcaddr || ' ' || dstaddr || ':' || s, ' ' ORDER BY s DESC, srcaddr, dstaddr)
+        FROM (SELECT srcaddr, dstaddr, sum(bytes) s FROM agg_flows
+              WHERE srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND bytes > 0
+              GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 10) x) AS pairs_exact,
+       (SELECT topk_merge(t)::text FROM (SELECT topk(srcaddr, dstaddr, bytes, 10, 5000) t FROM agg_flows GROUP BY g) s)
+     = (SELECT topk(srcaddr, dstaddr, bytes, 10, 5000)::text FROM agg_flows) AS pairs_merge_equal;
+-- NULL source, destination or weight skipped; IPv6 and prefix lengths kept.
+SELECT * FROM topk_pairs((SELECT topk(s::inet, d::inet, w, 5) FROM (VALUES
+    ('2001:db8::1', '10.0.0.1/8', 5), ('2001:db8::1', '10.0.0.1/8', 1), (NULL, '10.0.0.1', 9),
+    ('10.0.0.2', NULL, 9), ('10.0.0.2', '10.0.0.3', NULL), ('10.0.0.2', '2001:db8::2', 3),
+    ('10.0.0.2', '2001:db8::2/64', 3)) v(s, d, w)));
+SELECT t::text::topk_state::text = t::text AS pair_text_round_trip
+FROM (SELECT topk(srcaddr, dstaddr, bytes, 3) t FROM agg_flows) s;
+SELECT * FROM topk_pairs((SELECT topk(1, 1, 2)));
+SELECT * FROM topk_pairs((SELECT topk(srcaddr, dstaddr, bytes, 2) FROM agg_flows WHERE false));
+SELECT topk_union(topk('10.0.0.1'::inet, '10.0.0.2'::inet, 1, 2), topk('10.0.0.1'::inet, 1, 2));
+
+-- hll states of one pair live in the Datum: NULL-only, one-key and
+-- two-key groups give the stored forms of the general sketch, and merge.
+SELECT hll(x)::text AS null_only, hll(x, 10)::text AS null_only_p10 FROM (VALUES (NULL::int)) v(x);
+SELECT hll(x)::text = hll_union(hll(x), hll(x))::text AS one_key_union,
+       hll_cardinality(hll_union(hll(x), hll(x + 1))) AS two_keys
+FROM (VALUES (7)) v(x);
+WITH v(g, k) AS (VALUES (1, NULL::int), (2, 5), (2, 5), (3, 5), (3, 6), (3, 5))
+SELECT g, hll_cardinality(m) AS n, m::text = w::text AS merge_equal
+FROM (SELECT g, hll_merge(h) m FROM (SELECT g, k, hll(k) h FROM v GROUP BY g, k) s GROUP BY g) a
+JOIN (SELECT g, hll(k) w FROM v GROUP BY g) b USING (g) ORDER BY g;
+SELECT hll_merge(h) FROM (SELECT hll(1, 10) UNION ALL SELECT hll(1, 11)) v(h);
+
 -- Errors.
 SELECT topk(i, -1, 3) FROM generate_series(1, 2) i;
 SELECT topk(i, 1, 0) FROM generate_series(1, 2) i;
@@ -132,6 +224,12 @@ SELECT '01'::topk_state;
 SELECT * FROM topk_entries('0101000000020000000200000001000000000000000500000000000000050000000000000000000000087fffffffffffffff');
 SELECT '0101000000020000000200000002000000000000000500000000000000050000000000000000000000087fffffffffffffff'::topk_state;
 SELECT ('0102000000010000000100000001000000000000000500000000000000050000000000000000000000026100')::topk_state;
+-- an address pair whose second address has a 33-bit IPv4 prefix
+SELECT '0104000000010000000100000001000000000000000a000000000000000a00000000000000000000000c04200a00000104210a000002'::topk_state;
+-- another format version than 1
+SELECT '020e0100000000'::hll;
+SELECT '01000000000a000000c8000000000000000000000000'::topk_state IS NOT NULL AS empty_topk_ok;
+SELECT '02000000000a000000c8000000000000000000000000'::topk_state;
 SELECT (
     '01' || '00' || repeat('00', 32) || repeat('00', 16) || repeat('00', 8) || repeat('00', 16) || repeat('00', 16)
 )::flow_stats_state IS NOT NULL AS empty_state_ok;
@@ -140,4 +238,4 @@ SELECT (
     || repeat('00', 8) || repeat('00', 16) || repeat('00', 16)
 )::flow_stats_state;
 
-DROP TABLE agg_flows, agg_rollup;
+DROP TABLE agg_flows, agg_rollup, agg_ports;
