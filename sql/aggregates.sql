@@ -166,6 +166,9 @@ SELECT topk(k, w, 5, 400)::text
      = (SELECT t::text FROM (SELECT topk(k, w, 5, 400) t FROM p GROUP BY i < 0) s) AS switched_eq_table,
        pg_temp.entries(topk(k, w, 5, 400))
 FROM p;
+-- As a window aggregate (the final function only reads the state).
+SELECT i, (SELECT string_agg(key || ':' || weight || ':' || error, ' ') FROM topk_entries(t)) AS running_top2
+FROM (SELECT i, topk(i % 5, i, 2, 3) OVER (ORDER BY i) t FROM generate_series(1, 8) i) s;
 -- States of both paths merge into the state of the whole.
 SELECT topk_union((SELECT topk(port, w, 12, 400) FROM agg_ports WHERE i <= 2500),
                   (SELECT t FROM (SELECT topk(port, w, 12, 400) t FROM agg_ports WHERE i > 2500 GROUP BY i < 0) s))::text

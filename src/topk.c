@@ -22,9 +22,9 @@
  * error floor.  When `limit` (2 capacity + 512) entries are held, a
  * compaction keeps the `capacity` largest counters and raises the floor to
  * the largest dropped one, so a row costs a hash probe and no heap work.
- * Serializing and merging compact first, so the stored form holds at most
- * `capacity` entries and keeps the guarantees above (docs/aggregates.md
- * has the argument).
+ * Merging compacts first; serializing writes the `capacity` largest entries
+ * without changing the state.  The stored form keeps the guarantees above
+ * (docs/aggregates.md has the argument).
  */
 #include "postgres.h"
 
@@ -349,27 +349,28 @@ static void topk_append(Topk *t, const uint8 *key, uint32 len, uint64 h,
 						int64 count, int64 error);
 
 /*
- * The direct counters as entries: the `capacity` largest, exact (error 0);
- * the largest dropped one becomes the floor, as in a compaction.
+ * The `capacity` largest direct counters into kept[] (room for capacity),
+ * in key order, exact (error 0); ties at the cut keep the smaller keys.
+ * Returns how many; *dropped_max: the largest counter left out.  The
+ * counters are not changed.
  */
-static void
-topk_undirect(Topk *t)
+static uint32
+direct_top(const Topk *t, TopkEntry *kept, int64 *dropped_max)
 {
-	int64	   *d = t->direct;
-	int64	   *counts;
+	const int64 *d = t->direct;
 	uint32		nz = 0;
 	uint32		above = 0;
 	uint32		ties;
+	uint32		n = 0;
 	int64		v = 0;
-	int64		dropped_max = 0;
 
-	Assert(t->n == 0 && t->floor == 0);
-	t->direct = NULL;
+	*dropped_max = 0;
 	for (uint32 i = 0; i < TOPK_DIRECT_KEYS; i++)
 		nz += d[i] != 0;
 	if (nz > t->capacity)
 	{
-		counts = palloc(sizeof(int64) * nz);
+		int64	   *counts = palloc(sizeof(int64) * nz);
+
 		nz = 0;
 		for (uint32 i = 0; i < TOPK_DIRECT_KEYS; i++)
 			if (d[i] != 0)
@@ -382,22 +383,45 @@ topk_undirect(Topk *t)
 	ties = t->capacity - above;
 	for (uint32 i = 0; i < TOPK_DIRECT_KEYS; i++)
 	{
-		uint8		key[8];
-
 		if (d[i] == 0)
 			continue;
 		if (d[i] > v || (d[i] == v && ties > 0))
 		{
+			TopkEntry  *e = &kept[n++];
+
 			if (d[i] == v)
 				ties--;
-			agg_put_u64(key, (uint64) i);
-			topk_append(t, key, 8, int_hash((int64) i), d[i], 0);
+			e->count = d[i];
+			e->error = 0;
+			e->ext = NULL;
+			e->keylen = 8;
+			agg_put_u64(e->inl, (uint64) i);
+			e->hash = int_hash((int64) i);
 		}
-		else if (d[i] > dropped_max)
-			dropped_max = d[i];
+		else if (d[i] > *dropped_max)
+			*dropped_max = d[i];
 	}
+	return n;
+}
+
+/*
+ * The direct counters as entries (the capacity largest); the largest
+ * dropped one becomes the floor, as in a compaction.
+ */
+static void
+topk_undirect(Topk *t)
+{
+	TopkEntry  *kept = palloc(sizeof(TopkEntry) * t->capacity);
+	int64		dropped_max;
+	uint32		n = direct_top(t, kept, &dropped_max);
+
+	Assert(t->n == 0 && t->floor == 0);
+	pfree(t->direct);
+	t->direct = NULL;
+	for (uint32 i = 0; i < n; i++)
+		topk_append(t, kept[i].inl, 8, kept[i].hash, kept[i].count, 0);
 	t->floor = dropped_max;
-	pfree(d);
+	pfree(kept);
 }
 
 /*
@@ -620,19 +644,37 @@ topk_sorted(const Topk *t, TopkEntry *entries, uint32 n)
 	return order;
 }
 
+/*
+ * The stored form: the `capacity` largest entries in canonical order (what
+ * a compaction would keep; ties at the cut keep the smaller keys).  The
+ * state is not changed, so the final function is read-only and the
+ * aggregates work as window functions.
+ */
 static bytea *
-topk_serialize_state(Topk *t)
+topk_serialize_state(const Topk *t)
 {
+	TopkEntry  *kept = NULL;
 	TopkEntry **order;
+	uint32		n;
 	Size		size = VARHDRSZ + TOPK_HEADER_SIZE;
 	bytea	   *out;
 	uint8	   *p;
 
-	topk_compact(t);
-	order = topk_sorted(t, t->entries, t->n);
+	if (t->direct != NULL)
+	{
+		int64		dropped_max;
 
-	for (uint32 i = 0; i < t->n; i++)
-		size += 20 + t->entries[i].keylen;
+		kept = palloc(sizeof(TopkEntry) * t->capacity);
+		n = direct_top(t, kept, &dropped_max);
+		order = topk_sorted(t, kept, n);
+	}
+	else
+	{
+		order = topk_sorted(t, t->entries, t->n);
+		n = Min(t->n, t->capacity);
+	}
+	for (uint32 i = 0; i < n; i++)
+		size += 20 + order[i]->keylen;
 	out = palloc(size);
 	SET_VARSIZE(out, size);
 	p = (uint8 *) VARDATA(out);
@@ -640,10 +682,10 @@ topk_serialize_state(Topk *t)
 	p[1] = (uint8) t->kind;
 	agg_put_u32(p + 2, t->k);
 	agg_put_u32(p + 6, t->capacity);
-	agg_put_u32(p + 10, t->n);
+	agg_put_u32(p + 10, n);
 	agg_put_u64(p + 14, (uint64) t->total);
 	p += TOPK_HEADER_SIZE;
-	for (uint32 i = 0; i < t->n; i++)
+	for (uint32 i = 0; i < n; i++)
 	{
 		const TopkEntry *e = order[i];
 
@@ -654,6 +696,8 @@ topk_serialize_state(Topk *t)
 		p += 20 + e->keylen;
 	}
 	pfree(order);
+	if (kept != NULL)
+		pfree(kept);
 	return out;
 }
 
