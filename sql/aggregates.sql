@@ -114,15 +114,15 @@ SELECT topk_total(topk_merge(t)) = (SELECT sum(bytes) FROM agg_flows WHERE dstpo
        AS merge_equal
 FROM agg_rollup;
 
--- Top-k fast paths.  An ungrouped aggregate counts integer keys 0..65535
--- in direct counters (exact); a grouped one, or any other key, goes
--- through the batched space-saving table.  While the keys fit in the
--- capacity both give the exact state, ties, NULL keys, NULL and zero
--- weights included, and their states merge.
+-- Top-k fast paths.  An ungrouped aggregate over integer keys moves to
+-- exact direct counters when its table first fills up with keys all in
+-- 0..65535; a grouped one, or any other key, stays in the batched
+-- space-saving table.  3,000 ports (7 heavy ones, each over total / 40),
+-- NULL keys, NULL and zero weights.
 CREATE TABLE agg_ports AS
-SELECT i, CASE WHEN i % 17 = 0 THEN NULL ELSE (i * 7919) % 300 END AS port,
+SELECT i, CASE WHEN i % 17 = 0 THEN NULL WHEN i % 4 = 0 THEN i % 7 * 11 ELSE (i * 7919) % 3000 END AS port,
        (CASE WHEN i % 23 = 0 THEN NULL WHEN i % 5 = 0 THEN 0 ELSE i % 9 + 1 END)::bigint AS w
-FROM generate_series(1, 5000) i;
+FROM generate_series(1, 20000) i;
 CREATE FUNCTION pg_temp.exact_ports(lim int) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(port || ':' || s, ' ' ORDER BY s DESC, port)
     FROM (SELECT port, sum(w) s FROM agg_ports WHERE port IS NOT NULL AND w > 0
@@ -130,21 +130,32 @@ CREATE FUNCTION pg_temp.exact_ports(lim int) RETURNS text LANGUAGE sql AS $$
 CREATE FUNCTION pg_temp.entries(t topk_state) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(key || ':' || weight || CASE WHEN error > 0 THEN '~' || error ELSE '' END, ' ')
     FROM topk_entries(t) $$;
-SELECT pg_temp.entries(topk(port, w, 12, 400)) = pg_temp.exact_ports(12) AS direct_exact,
-       topk(port, w, 12, 400)::text
-     = (SELECT t::text FROM (SELECT topk(port, w, 12, 400) t FROM agg_ports GROUP BY i < 0) s) AS direct_eq_table,
-       topk_total(topk(port, w, 12, 400)) = sum(w) FILTER (WHERE port IS NOT NULL) AS total_ok
+-- the bound against the exact weights: entries within [weight - error,
+-- weight], error <= total / capacity, keys heavier than that reported
+CREATE FUNCTION pg_temp.ports_bound(t topk_state, capacity int) RETURNS text LANGUAGE sql AS $$
+    SELECT format('%s of %s within bound, %s heavy keys missing',
+                  count(*) FILTER (WHERE x.s BETWEEN e.weight - e.error AND e.weight
+                                     AND e.error <= topk_total(t) / capacity), count(*),
+                  (SELECT count(*) FROM (SELECT port, sum(w) s FROM agg_ports WHERE w > 0 GROUP BY port) y
+                   WHERE y.s > topk_total(t) / capacity
+                     AND y.port NOT IN (SELECT key::int FROM topk_entries(t) WHERE key ~ '^-?[0-9]+$')))
+    FROM topk_entries(t) e JOIN (SELECT port::text AS key, sum(w) s FROM agg_ports WHERE w > 0 GROUP BY port) x
+         USING (key) $$;
+-- keys fit the table (capacity 4000): both paths exact, the same state
+SELECT topk(port, w, 12, 4000)::text
+     = (SELECT t::text FROM (SELECT topk(port, w, 12, 4000) t FROM agg_ports GROUP BY i < 0) s) AS table_eq_grouped,
+       pg_temp.entries(topk(port, w, 12, 4000)) = pg_temp.exact_ports(12) AS table_exact,
+       topk_total(topk(port, w, 12, 4000)) = sum(w) FILTER (WHERE port IS NOT NULL) AS total_ok
 FROM agg_ports;
 SELECT pg_temp.entries(topk(port, w, 8)) FROM agg_ports;
--- More keys than counters: the direct counters keep the exact top 20,
--- the table stays within its bound; both find the heavy keys.
-SELECT pg_temp.entries(topk(port, w, 5, 20)) = pg_temp.exact_ports(5) AS direct_top_exact,
-       (SELECT bool_and(e.error = 0) FROM topk_entries(topk(port, w, 5, 20)) e) AS direct_no_error
+-- capacity 40 (table of 592): the ungrouped aggregate moves to direct
+-- counters, so its whole stored state (k = capacity) is the exact top 40;
+-- the grouped one stays within its bound (7 heavy keys reported)
+SELECT pg_temp.entries(topk(port, w, 40, 40)) = pg_temp.exact_ports(40) AS direct_state_exact,
+       topk_total(topk(port, w, 40, 40)) = sum(w) FILTER (WHERE port IS NOT NULL) AS direct_total_ok
 FROM agg_ports;
-SELECT bool_and(x.s BETWEEN e.weight - e.error AND e.weight) AS table_within_bound,
-       bool_and(e.error <= topk_total(t) / 20) AS table_error_bound
-FROM (SELECT topk(port, w, 5, 20) t FROM agg_ports GROUP BY i < 0) s, topk_entries(t) e
-JOIN (SELECT port::text AS key, sum(w) s FROM agg_ports WHERE w > 0 GROUP BY port) x USING (key);
+SELECT pg_temp.ports_bound(t, 40) AS grouped_bound
+FROM (SELECT topk(port, w, 40, 40) t FROM agg_ports GROUP BY i < 0) s;
 -- Far more keys than the table holds (54,000 light keys, 30 counters:
 -- compactions run while rows arrive): the bound holds and the keys heavier
 -- than total / capacity are reported.
@@ -158,21 +169,20 @@ SELECT (SELECT count(*) FROM t, topk_entries(t.t) e JOIN x USING (key)
        (SELECT count(*) FROM x WHERE s > (SELECT topk_total(t.t) FROM t) / 30
           AND key NOT IN (SELECT key FROM t, topk_entries(t.t))) AS heavy_missing,
        (SELECT string_agg(key, ' ' ORDER BY key) FROM t, topk_entries(t.t)) AS reported;
--- A key outside 0..65535 (here -1 and 70000, halfway) turns the direct
--- counters into entries; the state is still the exact one.
-WITH p AS (SELECT i, CASE WHEN i = 2500 THEN -1 WHEN i = 2600 THEN 70000 ELSE port END AS k,
-                  CASE WHEN i IN (2500, 2600) THEN 1000 ELSE w END AS w FROM agg_ports)
-SELECT topk(k, w, 5, 400)::text
-     = (SELECT t::text FROM (SELECT topk(k, w, 5, 400) t FROM p GROUP BY i < 0) s) AS switched_eq_table,
-       pg_temp.entries(topk(k, w, 5, 400))
-FROM p;
+-- A key outside 0..65535 (-1 and 70000, heavy, at rows 15000 and 15100)
+-- turns the direct counters back into entries: the bound holds, the heavy
+-- keys are found.
+WITH p AS (SELECT i, CASE WHEN i = 15000 THEN -1 WHEN i = 15100 THEN 70000 ELSE port END AS port,
+                  CASE WHEN i IN (15000, 15100) THEN 5000 ELSE w END AS w FROM agg_ports)
+SELECT pg_temp.entries(topk(port, w, 5, 40)) AS switched FROM p;
+-- States of the two paths merge within the bound.
+SELECT pg_temp.ports_bound(topk_union(
+           (SELECT topk(port, w, 40, 40) FROM agg_ports WHERE i <= 10000),
+           (SELECT t FROM (SELECT topk(port, w, 40, 40) t FROM agg_ports WHERE i > 10000 GROUP BY i < 0) s)),
+       40) AS direct_table_merge_bound;
 -- As a window aggregate (the final function only reads the state).
 SELECT i, (SELECT string_agg(key || ':' || weight || ':' || error, ' ') FROM topk_entries(t)) AS running_top2
 FROM (SELECT i, topk(i % 5, i, 2, 3) OVER (ORDER BY i) t FROM generate_series(1, 8) i) s;
--- States of both paths merge into the state of the whole.
-SELECT topk_union((SELECT topk(port, w, 12, 400) FROM agg_ports WHERE i <= 2500),
-                  (SELECT t FROM (SELECT topk(port, w, 12, 400) t FROM agg_ports WHERE i > 2500 GROUP BY i < 0) s))::text
-     = (SELECT topk(port, w, 12, 400)::text FROM agg_ports) AS direct_table_merge_equal;
 
 -- Address pairs: topk(src, dst, weight, k); topk_pairs unnests them as
 -- addresses, topk_entries as 'src dst'.

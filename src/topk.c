@@ -71,13 +71,16 @@ typedef struct Topk
 	uint32		mask;			/* table size - 1 */
 	int64	   *scratch;		/* compaction: counts (limit of them) */
 	int64	   *direct;			/* exact counters of integer keys 0..65535, or NULL */
+	bool		direct_ok;		/* may move to direct counters */
 } Topk;
 
 /*
  * Integer keys of a plain (ungrouped) aggregate, the one state of its
- * process, start in exact counters indexed by the key (512 kB): a row is
- * an array add.  Ports and protocols never leave it; the first key outside
- * 0..65535 (or serializing, or merging) turns the counters into entries.
+ * process, move to exact counters indexed by the key (512 kB; a row is an
+ * array add) when the table first fills up, if every key so far (the table
+ * is still exact then) lies in 0..65535: ports and protocols.  A small
+ * input never pays for the array.  The first key outside the range (or
+ * merging) turns the counters back into entries.
  */
 #define TOPK_DIRECT_KEYS 65536
 
@@ -541,6 +544,27 @@ topk_append(Topk *t, const uint8 *key, uint32 len, uint64 h, int64 count, int64 
 	topk_insert(t, slot, key, len, h, count, error);
 }
 
+/*
+ * The table's entries into direct counters, if it is exact and every key,
+ * the new one (v) too, lies in 0..65535; else false, and never again.
+ */
+static pg_noinline bool
+topk_to_direct(Topk *t, int64 v)
+{
+	t->direct_ok = false;
+	if (t->floor != 0 || (uint64) v >= TOPK_DIRECT_KEYS)
+		return false;
+	for (uint32 i = 0; i < t->n; i++)
+		if (agg_get_u64(t->entries[i].inl) >= TOPK_DIRECT_KEYS)
+			return false;
+	t->direct = MemoryContextAllocZero(t->cxt, sizeof(int64) * TOPK_DIRECT_KEYS);
+	for (uint32 i = 0; i < t->n; i++)
+		t->direct[agg_get_u64(t->entries[i].inl)] = t->entries[i].count;
+	t->n = 0;
+	memset(t->table, 0, sizeof(uint64) * (t->mask + 1));
+	return true;
+}
+
 static inline void
 topk_add(Topk *t, const uint8 *key, uint32 len, uint64 h, int64 w)
 {
@@ -567,6 +591,11 @@ topk_add(Topk *t, const uint8 *key, uint32 len, uint64 h, int64 w)
 	}
 	if (unlikely(t->n >= t->limit))
 	{
+		if (t->direct_ok && topk_to_direct(t, (int64) agg_get_u64(key)))
+		{
+			t->direct[agg_get_u64(key)] += w;
+			return;
+		}
 		topk_compact(t);
 		table_find(t, h, key, len, &slot);
 	}
@@ -864,7 +893,7 @@ topk_first_state(FunctionCallInfo fcinfo, int kind, int karg)
 					has_capacity ? PG_GETARG_INT32(karg + 1) : 0);
 	if (kind == TOPK_KEY_INT && fcinfo->context != NULL && IsA(fcinfo->context, AggState) &&
 		((AggState *) fcinfo->context)->aggstrategy == AGG_PLAIN)
-		t->direct = MemoryContextAllocZero(cxt, sizeof(int64) * TOPK_DIRECT_KEYS);
+		t->direct_ok = true;
 	return t;
 }
 
