@@ -218,6 +218,14 @@ SELECT g, hll_cardinality(m) AS n, m::text = w::text AS merge_equal
 FROM (SELECT g, hll_merge(h) m FROM (SELECT g, k, hll(k) h FROM v GROUP BY g, k) s GROUP BY g) a
 JOIN (SELECT g, hll(k) w FROM v GROUP BY g) b USING (g) ORDER BY g;
 SELECT hll_merge(h) FROM (SELECT hll(1, 10) UNION ALL SELECT hll(1, 11)) v(h);
+-- A key repeating the previous row's is skipped (adding it again changes
+-- nothing): runs of repeats, short and long text keys, addresses, integers.
+SELECT approx_distinct(i / 3) = count(DISTINCT i / 3) AS ints,
+       hll(i / 3)::text = (SELECT hll(j)::text FROM generate_series(0, 999) j) AS same_sketch,
+       approx_distinct('k' || i / 3) = count(DISTINCT 'k' || i / 3) AS short_text,
+       approx_distinct(repeat('x', 30) || i / 3) = count(DISTINCT repeat('x', 30) || i / 3) AS long_text,
+       approx_distinct(('10.0.' || i / 768 || '.' || i / 3 % 256)::inet) AS addrs
+FROM generate_series(0, 2999) i;
 
 -- Errors.
 SELECT topk(i, -1, 3) FROM generate_series(1, 2) i;

@@ -32,13 +32,21 @@
  * a sparse sketch sit in an open-addressing hash set (0 = empty slot), kept
  * inline in the struct while it has HLL_SPARSE_INLINE slots, so a group
  * with one or two distinct keys (most groups of a per-source count) costs
- * one 32-byte allocation.  cxt is not stored: allocations go to the
+ * one 48-byte allocation.  cxt is not stored: allocations go to the
  * context the struct itself lives in.
+ *
+ * The struct also keeps the key of the previous row: adding a key twice
+ * changes nothing, and the rows of an index-ordered scan, or of a source
+ * talking to one destination, repeat their key, so a repeat skips the hash
+ * and the register or hash-set update.
  */
+#define HLL_LAST_KEY		18	/* an address key; integer keys take 8 */
+
 typedef struct Hll
 {
 	uint8		p;
 	bool		dense;
+	uint8		last_len;		/* length of last_key, 0: none */
 	uint32		sp_n;
 	union
 	{
@@ -47,7 +55,7 @@ typedef struct Hll
 	};
 	uint32		sp_mask;		/* sparse: slots - 1 */
 	uint32		inl[2];
-	uint32		pad;
+	uint8		last_key[HLL_LAST_KEY];
 } Hll;
 
 #define HLL_SPARSE_INLINE	2
@@ -66,6 +74,7 @@ hll_create(MemoryContext cxt, int p)
 	h = MemoryContextAlloc(cxt, sizeof(Hll));
 	h->p = (uint8) p;
 	h->dense = false;
+	h->last_len = 0;
 	h->sp_n = 0;
 	h->sp_mask = HLL_SPARSE_INLINE - 1;
 	h->sp = h->inl;
@@ -380,6 +389,7 @@ hll_inline_view(Datum d, Hll *one)
 {
 	one->p = (uint8) HLL_INLINE_P(d);
 	one->dense = false;
+	one->last_len = 0;
 	one->sp_mask = HLL_SPARSE_INLINE - 1;
 	one->sp = one->inl;
 	one->inl[0] = HLL_INLINE_ENTRY(d);
@@ -466,23 +476,87 @@ hll_inline_add_hash(FunctionCallInfo fcinfo, Datum d, uint64 hash)
 	return hll_state_add_entry(d, (idx << 6) | rho, agg_context(fcinfo, "hll"));
 }
 
-/* The transition: the state with the key's hash added. */
+/* The state argument (a new one on a group's first row). */
 static inline Datum
-hll_state_add_hash(FunctionCallInfo fcinfo, uint64 hash)
+hll_state_arg(FunctionCallInfo fcinfo)
 {
-	Datum		d = PG_ARGISNULL(0) ? hll_first_state(fcinfo) : PG_GETARG_DATUM(0);
+	return PG_ARGISNULL(0) ? hll_first_state(fcinfo) : PG_GETARG_DATUM(0);
+}
 
-	if (likely(!HLL_INLINE(d)))
+/* Equal bytes; the fixed key lengths compare inline (no memcmp call). */
+static inline bool
+key_equal(const uint8 *a, const uint8 *b, uint32 len)
+{
+	uint64		x,
+				y;
+	uint16		u,
+				v;
+
+	switch (len)
 	{
-		hll_add_hash((Hll *) DatumGetPointer(d), hash);
-		return d;
+		case 6:
+			memcpy(&x, a, 4);
+			memcpy(&y, b, 4);
+			memcpy(&u, a + 4, 2);
+			memcpy(&v, b + 4, 2);
+			return (uint32) x == (uint32) y && u == v;
+		case 8:
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			return x == y;
+		case 18:
+			memcpy(&u, a + 16, 2);
+			memcpy(&v, b + 16, 2);
+			return u == v && memcmp(a, b, 16) == 0;
+		default:
+			return memcmp(a, b, len) == 0;
 	}
-	return hll_inline_add_hash(fcinfo, d, hash);
+}
+
+/* Whether key is the previous key added to state d (then it adds nothing). */
+static inline bool
+hll_repeat(Datum d, const uint8 *key, uint32 len)
+{
+	const Hll  *h = (const Hll *) DatumGetPointer(d);
+
+	return !HLL_INLINE(d) && h->last_len == len && key_equal(h->last_key, key, len);
+}
+
+/* The transition: state d with key (hashing to hash) added and remembered. */
+static inline Datum
+hll_state_add_key(FunctionCallInfo fcinfo, Datum d, const uint8 *key, uint32 len, uint64 hash)
+{
+	Hll		   *h;
+
+	if (unlikely(HLL_INLINE(d)))
+	{
+		d = hll_inline_add_hash(fcinfo, d, hash);
+		if (HLL_INLINE(d))
+			return d;
+	}
+	else
+		hll_add_hash((Hll *) DatumGetPointer(d), hash);
+	h = (Hll *) DatumGetPointer(d);
+	h->last_len = len <= HLL_LAST_KEY ? (uint8) len : 0;
+	if (h->last_len != 0)
+		memcpy(h->last_key, key, len);
+	return d;
 }
 
 /* The transition of a NULL key: the state as it is. */
 #define HLL_NULL_KEY() \
 	PG_RETURN_DATUM(PG_ARGISNULL(0) ? hll_first_state(fcinfo) : PG_GETARG_DATUM(0))
+
+/* integer keys: the int64 value is the remembered key */
+static inline Datum
+hll_int_add(FunctionCallInfo fcinfo, int64 v)
+{
+	Datum		d = hll_state_arg(fcinfo);
+
+	if (hll_repeat(d, (const uint8 *) &v, sizeof(v)))
+		return d;
+	return hll_state_add_key(fcinfo, d, (const uint8 *) &v, sizeof(v), agg_hash_int64_inline(v));
+}
 
 #define HLL_INT_TRANSFN(name, getter) \
 PG_FUNCTION_INFO_V1(name); \
@@ -491,7 +565,7 @@ name(PG_FUNCTION_ARGS) \
 { \
 	if (PG_ARGISNULL(1)) \
 		HLL_NULL_KEY(); \
-	PG_RETURN_DATUM(hll_state_add_hash(fcinfo, agg_hash_int64_inline((int64) getter(1)))); \
+	PG_RETURN_DATUM(hll_int_add(fcinfo, (int64) getter(1))); \
 }
 
 HLL_INT_TRANSFN(hll_int2_transfn, PG_GETARG_INT16)
@@ -503,12 +577,19 @@ Datum
 hll_text_transfn(PG_FUNCTION_ARGS)
 {
 	text	   *v;
+	Datum		d;
+	const uint8 *key;
+	uint32		len;
 
 	if (PG_ARGISNULL(1))
 		HLL_NULL_KEY();
 	v = PG_GETARG_TEXT_PP(1);
-	PG_RETURN_DATUM(hll_state_add_hash(fcinfo, agg_hash_bytes(VARDATA_ANY(v),
-															   VARSIZE_ANY_EXHDR(v))));
+	key = (const uint8 *) VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	d = hll_state_arg(fcinfo);
+	if (hll_repeat(d, key, len))
+		PG_RETURN_DATUM(d);
+	PG_RETURN_DATUM(hll_state_add_key(fcinfo, d, key, len, agg_hash_bytes(key, len)));
 }
 
 /* addresses hash as family (4|6), prefix length, address bytes */
@@ -518,26 +599,32 @@ hll_inet_transfn(PG_FUNCTION_ARGS)
 {
 	inet	   *addr;
 	uint8		key[18];
+	uint32		len;
 	uint64		hash;
+	Datum		d;
 
 	if (PG_ARGISNULL(1))
 		HLL_NULL_KEY();
 	addr = PG_GETARG_INET_PP(1);
 	key[1] = ip_bits(addr);
-	/* constant lengths: the hash inlines without its loop and switch */
 	if (ip_family(addr) == PGSQL_AF_INET)
 	{
 		key[0] = 4;
 		memcpy(key + 2, ip_addr(addr), 4);
-		hash = agg_hash_bytes_inline(key, 6);
+		len = 6;
 	}
 	else
 	{
 		key[0] = 6;
 		memcpy(key + 2, ip_addr(addr), 16);
-		hash = agg_hash_bytes_inline(key, 18);
+		len = 18;
 	}
-	PG_RETURN_DATUM(hll_state_add_hash(fcinfo, hash));
+	d = hll_state_arg(fcinfo);
+	if (hll_repeat(d, key, len))
+		PG_RETURN_DATUM(d);
+	/* constant lengths: the hash inlines without its loop and switch */
+	hash = len == 6 ? agg_hash_bytes_inline(key, 6) : agg_hash_bytes_inline(key, 18);
+	PG_RETURN_DATUM(hll_state_add_key(fcinfo, d, key, len, hash));
 }
 
 /* A stored form as a state: inline when it holds at most one pair. */
