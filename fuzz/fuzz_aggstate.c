@@ -219,6 +219,12 @@ ref_key(int kind, const uint8_t *k, size_t len)
 		case 3:
 			return (len == 6 && k[0] == 4 && k[1] <= 32) ||
 				(len == 18 && k[0] == 6 && k[1] <= 128);
+		case 4:
+			/* an address pair: two kind-3 keys, the first's family giving its length */
+			for (size_t first = 6; first <= 18; first += 12)
+				if (len >= first && ref_key(3, k, first) && ref_key(3, k + first, len - first))
+					return 1;
+			return 0;
 		default:
 			return 0;
 	}
@@ -268,7 +274,7 @@ ref_topk(const uint8_t *b, size_t len, TopkEntry *ent, uint32_t maxent, uint32_t
 	cap = get_u32_ref(b + 6);
 	n = get_u32_ref(b + 10);
 	total = get_u64_ref(b + 14);
-	if (kind > 3 || k < 1 || k > cap || cap > 100000 || n > cap)
+	if (kind > 4 || k < 1 || k > cap || cap > 100000 || n > cap)
 		return 0;
 	if (kind == 0 && n != 0)
 		return 0;
@@ -534,7 +540,7 @@ run_check_key_ok(int kind, const uint8_t *key, size_t len)
 static void
 fuzz_keys(const uint8_t *data, size_t size)
 {
-	for (int kind = -1; kind <= 4; kind++)
+	for (int kind = -1; kind <= 5; kind++)
 		(void) run_check_key_ok(kind, data, size);
 
 	/* a hash split at precision p equals its precision-25 entry folded to p */

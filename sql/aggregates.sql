@@ -114,6 +114,119 @@ SELECT topk_total(topk_merge(t)) = (SELECT sum(bytes) FROM agg_flows WHERE dstpo
        AS merge_equal
 FROM agg_rollup;
 
+-- Top-k fast paths.  An ungrouped aggregate over integer keys moves to
+-- exact direct counters when its table first fills up with keys all in
+-- 0..65535; a grouped one, or any other key, stays in the batched
+-- space-saving table.  3,000 ports (7 heavy ones, each over total / 40),
+-- NULL keys, NULL and zero weights.
+CREATE TABLE agg_ports AS
+SELECT i, CASE WHEN i % 17 = 0 THEN NULL WHEN i % 4 = 0 THEN i % 7 * 11 ELSE (i * 7919) % 3000 END AS port,
+       (CASE WHEN i % 23 = 0 THEN NULL WHEN i % 5 = 0 THEN 0 ELSE i % 9 + 1 END)::bigint AS w
+FROM generate_series(1, 20000) i;
+CREATE FUNCTION pg_temp.exact_ports(lim int) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(port || ':' || s, ' ' ORDER BY s DESC, port)
+    FROM (SELECT port, sum(w) s FROM agg_ports WHERE port IS NOT NULL AND w > 0
+          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT lim) x $$;
+CREATE FUNCTION pg_temp.entries(t topk_state) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(key || ':' || weight || CASE WHEN error > 0 THEN '~' || error ELSE '' END, ' ')
+    FROM topk_entries(t) $$;
+-- the bound against the exact weights: entries within [weight - error,
+-- weight], error <= total / capacity, keys heavier than that reported
+CREATE FUNCTION pg_temp.ports_bound(t topk_state, capacity int) RETURNS text LANGUAGE sql AS $$
+    SELECT format('%s of %s within bound, %s heavy keys missing',
+                  count(*) FILTER (WHERE x.s BETWEEN e.weight - e.error AND e.weight
+                                     AND e.error <= topk_total(t) / capacity), count(*),
+                  (SELECT count(*) FROM (SELECT port, sum(w) s FROM agg_ports WHERE w > 0 GROUP BY port) y
+                   WHERE y.s > topk_total(t) / capacity
+                     AND y.port NOT IN (SELECT key::int FROM topk_entries(t) WHERE key ~ '^-?[0-9]+$')))
+    FROM topk_entries(t) e JOIN (SELECT port::text AS key, sum(w) s FROM agg_ports WHERE w > 0 GROUP BY port) x
+         USING (key) $$;
+-- keys fit the table (capacity 4000): both paths exact, the same state
+SELECT topk(port, w, 12, 4000)::text
+     = (SELECT t::text FROM (SELECT topk(port, w, 12, 4000) t FROM agg_ports GROUP BY i < 0) s) AS table_eq_grouped,
+       pg_temp.entries(topk(port, w, 12, 4000)) = pg_temp.exact_ports(12) AS table_exact,
+       topk_total(topk(port, w, 12, 4000)) = sum(w) FILTER (WHERE port IS NOT NULL) AS total_ok
+FROM agg_ports;
+SELECT pg_temp.entries(topk(port, w, 8)) FROM agg_ports;
+-- capacity 40 (table of 592): the ungrouped aggregate moves to direct
+-- counters, so its whole stored state (k = capacity) is the exact top 40;
+-- the grouped one stays within its bound (7 heavy keys reported)
+SELECT pg_temp.entries(topk(port, w, 40, 40)) = pg_temp.exact_ports(40) AS direct_state_exact,
+       topk_total(topk(port, w, 40, 40)) = sum(w) FILTER (WHERE port IS NOT NULL) AS direct_total_ok
+FROM agg_ports;
+SELECT pg_temp.ports_bound(t, 40) AS grouped_bound
+FROM (SELECT topk(port, w, 40, 40) t FROM agg_ports GROUP BY i < 0) s;
+-- Far more keys than the table holds (54,000 light keys, 30 counters:
+-- compactions run while rows arrive): the bound holds and the keys heavier
+-- than total / capacity are reported.
+WITH r AS (SELECT CASE WHEN i % 10 = 0 THEN 'h' || i % 70 / 10 ELSE 'k' || i END AS key,
+                  (CASE WHEN i % 10 = 0 THEN 10 ELSE 1 END)::bigint AS w
+           FROM generate_series(1, 60000) i),
+     t AS (SELECT topk(key, w, 7, 30) AS t FROM r),
+     x AS (SELECT key, sum(w) s FROM r GROUP BY key)
+SELECT (SELECT count(*) FROM t, topk_entries(t.t) e JOIN x USING (key)
+        WHERE x.s BETWEEN e.weight - e.error AND e.weight AND e.error <= topk_total(t.t) / 30) AS within_bound,
+       (SELECT count(*) FROM x WHERE s > (SELECT topk_total(t.t) FROM t) / 30
+          AND key NOT IN (SELECT key FROM t, topk_entries(t.t))) AS heavy_missing,
+       (SELECT string_agg(key, ' ' ORDER BY key) FROM t, topk_entries(t.t)) AS reported;
+-- A key outside 0..65535 (-1 and 70000, heavy, at rows 15000 and 15100)
+-- turns the direct counters back into entries: the bound holds, the heavy
+-- keys are found.
+WITH p AS (SELECT i, CASE WHEN i = 15000 THEN -1 WHEN i = 15100 THEN 70000 ELSE port END AS port,
+                  CASE WHEN i IN (15000, 15100) THEN 5000 ELSE w END AS w FROM agg_ports)
+SELECT pg_temp.entries(topk(port, w, 5, 40)) AS switched FROM p;
+-- States of the two paths merge within the bound.
+SELECT pg_temp.ports_bound(topk_union(
+           (SELECT topk(port, w, 40, 40) FROM agg_ports WHERE i <= 10000),
+           (SELECT t FROM (SELECT topk(port, w, 40, 40) t FROM agg_ports WHERE i > 10000 GROUP BY i < 0) s)),
+       40) AS direct_table_merge_bound;
+-- As a window aggregate (the final function only reads the state).
+SELECT i, (SELECT string_agg(key || ':' || weight || ':' || error, ' ') FROM topk_entries(t)) AS running_top2
+FROM (SELECT i, topk(i % 5, i, 2, 3) OVER (ORDER BY i) t FROM generate_series(1, 8) i) s;
+
+-- Address pairs: topk(src, dst, weight, k); topk_pairs unnests them as
+-- addresses, topk_entries as 'src dst'.
+SELECT * FROM topk_pairs((SELECT topk(srcaddr, dstaddr, bytes, 4) FROM agg_flows));
+SELECT * FROM topk_entries((SELECT topk(srcaddr, dstaddr, bytes, 4) FROM agg_flows));
+SELECT (SELECT string_agg(src || ' ' || dst || ':' || weight, ' ') FROM topk_pairs(
+            (SELECT topk(srcaddr, dstaddr, bytes, 10, 5000) FROM agg_flows)))
+     = (SELECT string_agg(srcaddr || ' ' || dstaddr || ':' || s, ' ' ORDER BY s DESC, srcaddr, dstaddr)
+        FROM (SELECT srcaddr, dstaddr, sum(bytes) s FROM agg_flows
+              WHERE srcaddr IS NOT NULL AND dstaddr IS NOT NULL AND bytes > 0
+              GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 10) x) AS pairs_exact,
+       (SELECT topk_merge(t)::text FROM (SELECT topk(srcaddr, dstaddr, bytes, 10, 5000) t FROM agg_flows GROUP BY g) s)
+     = (SELECT topk(srcaddr, dstaddr, bytes, 10, 5000)::text FROM agg_flows) AS pairs_merge_equal;
+-- NULL source, destination or weight skipped; IPv6 and prefix lengths kept.
+SELECT * FROM topk_pairs((SELECT topk(s::inet, d::inet, w, 5) FROM (VALUES
+    ('2001:db8::1', '10.0.0.1/8', 5), ('2001:db8::1', '10.0.0.1/8', 1), (NULL, '10.0.0.1', 9),
+    ('10.0.0.2', NULL, 9), ('10.0.0.2', '10.0.0.3', NULL), ('10.0.0.2', '2001:db8::2', 3),
+    ('10.0.0.2', '2001:db8::2/64', 3)) v(s, d, w)));
+SELECT t::text::topk_state::text = t::text AS pair_text_round_trip
+FROM (SELECT topk(srcaddr, dstaddr, bytes, 3) t FROM agg_flows) s;
+SELECT * FROM topk_pairs((SELECT topk(1, 1, 2)));
+SELECT * FROM topk_pairs((SELECT topk(srcaddr, dstaddr, bytes, 2) FROM agg_flows WHERE false));
+SELECT topk_union(topk('10.0.0.1'::inet, '10.0.0.2'::inet, 1, 2), topk('10.0.0.1'::inet, 1, 2));
+
+-- hll states of one pair live in the Datum: NULL-only, one-key and
+-- two-key groups give the stored forms of the general sketch, and merge.
+SELECT hll(x)::text AS null_only, hll(x, 10)::text AS null_only_p10 FROM (VALUES (NULL::int)) v(x);
+SELECT hll(x)::text = hll_union(hll(x), hll(x))::text AS one_key_union,
+       hll_cardinality(hll_union(hll(x), hll(x + 1))) AS two_keys
+FROM (VALUES (7)) v(x);
+WITH v(g, k) AS (VALUES (1, NULL::int), (2, 5), (2, 5), (3, 5), (3, 6), (3, 5))
+SELECT g, hll_cardinality(m) AS n, m::text = w::text AS merge_equal
+FROM (SELECT g, hll_merge(h) m FROM (SELECT g, k, hll(k) h FROM v GROUP BY g, k) s GROUP BY g) a
+JOIN (SELECT g, hll(k) w FROM v GROUP BY g) b USING (g) ORDER BY g;
+SELECT hll_merge(h) FROM (SELECT hll(1, 10) UNION ALL SELECT hll(1, 11)) v(h);
+-- A key repeating the previous row's is skipped (adding it again changes
+-- nothing): runs of repeats, short and long text keys, addresses, integers.
+SELECT approx_distinct(i / 3) = count(DISTINCT i / 3) AS ints,
+       hll(i / 3)::text = (SELECT hll(j)::text FROM generate_series(0, 999) j) AS same_sketch,
+       approx_distinct('k' || i / 3) = count(DISTINCT 'k' || i / 3) AS short_text,
+       approx_distinct(repeat('x', 30) || i / 3) = count(DISTINCT repeat('x', 30) || i / 3) AS long_text,
+       approx_distinct(('10.0.' || i / 768 || '.' || i / 3 % 256)::inet) AS addrs
+FROM generate_series(0, 2999) i;
+
 -- Errors.
 SELECT topk(i, -1, 3) FROM generate_series(1, 2) i;
 SELECT topk(i, 1, 0) FROM generate_series(1, 2) i;
@@ -132,6 +245,12 @@ SELECT '01'::topk_state;
 SELECT * FROM topk_entries('0101000000020000000200000001000000000000000500000000000000050000000000000000000000087fffffffffffffff');
 SELECT '0101000000020000000200000002000000000000000500000000000000050000000000000000000000087fffffffffffffff'::topk_state;
 SELECT ('0102000000010000000100000001000000000000000500000000000000050000000000000000000000026100')::topk_state;
+-- an address pair whose second address has a 33-bit IPv4 prefix
+SELECT '0104000000010000000100000001000000000000000a000000000000000a00000000000000000000000c04200a00000104210a000002'::topk_state;
+-- another format version than 1
+SELECT '020e0100000000'::hll;
+SELECT '01000000000a000000c8000000000000000000000000'::topk_state IS NOT NULL AS empty_topk_ok;
+SELECT '02000000000a000000c8000000000000000000000000'::topk_state;
 SELECT (
     '01' || '00' || repeat('00', 32) || repeat('00', 16) || repeat('00', 8) || repeat('00', 16) || repeat('00', 16)
 )::flow_stats_state IS NOT NULL AS empty_state_ok;
@@ -140,4 +259,4 @@ SELECT (
     || repeat('00', 8) || repeat('00', 16) || repeat('00', 16)
 )::flow_stats_state;
 
-DROP TABLE agg_flows, agg_rollup;
+DROP TABLE agg_flows, agg_rollup, agg_ports;

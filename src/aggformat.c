@@ -10,80 +10,16 @@
 
 /* ---------- hashing ---------- */
 
-#define AGG_HASH_SEED	UINT64_C(0x5650434631303031)	/* "VPCF1001" */
-
-static inline uint64_t
-load_le64(const uint8_t *p)
-{
-	return (uint64_t) p[0] | ((uint64_t) p[1] << 8) | ((uint64_t) p[2] << 16) |
-		((uint64_t) p[3] << 24) | ((uint64_t) p[4] << 32) | ((uint64_t) p[5] << 40) |
-		((uint64_t) p[6] << 48) | ((uint64_t) p[7] << 56);
-}
-
 uint64_t
 agg_hash_bytes(const void *data, size_t len)
 {
-	const uint64_t m = UINT64_C(0xc6a4a7935bd1e995);
-	const int	r = 47;
-	const uint8_t *p = (const uint8_t *) data;
-	const uint8_t *end = p + (len & ~(size_t) 7);
-	uint64_t	h = AGG_HASH_SEED ^ (len * m);
-
-	for (; p != end; p += 8)
-	{
-		uint64_t	k = load_le64(p);
-
-		k *= m;
-		k ^= k >> r;
-		k *= m;
-		h ^= k;
-		h *= m;
-	}
-	switch (len & 7)
-	{
-		case 7:
-			h ^= (uint64_t) p[6] << 48;
-			/* FALLTHROUGH */
-		case 6:
-			h ^= (uint64_t) p[5] << 40;
-			/* FALLTHROUGH */
-		case 5:
-			h ^= (uint64_t) p[4] << 32;
-			/* FALLTHROUGH */
-		case 4:
-			h ^= (uint64_t) p[3] << 24;
-			/* FALLTHROUGH */
-		case 3:
-			h ^= (uint64_t) p[2] << 16;
-			/* FALLTHROUGH */
-		case 2:
-			h ^= (uint64_t) p[1] << 8;
-			/* FALLTHROUGH */
-		case 1:
-			h ^= (uint64_t) p[0];
-			h *= m;
-	}
-	h ^= h >> r;
-	h *= m;
-	h ^= h >> r;
-	/* murmur3's fmix64: full avalanche for short keys (addresses) */
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
+	return agg_hash_bytes_inline(data, len);
 }
 
-/* splitmix64's finalizer over the seeded value */
 uint64_t
 agg_hash_int64(int64_t v)
 {
-	uint64_t	z = (uint64_t) v + AGG_HASH_SEED + UINT64_C(0x9e3779b97f4a7c15);
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return agg_hash_int64_inline(v);
 }
 
 /* ---------- flow_stats_state ---------- */
@@ -145,6 +81,16 @@ agg_check_topk_key(int kind, const uint8_t *key, size_t len)
 			if (len == 18 && key[0] == 6 && key[1] <= 128)
 				return NULL;
 			return "invalid address key";
+		case TOPK_KEY_INET_PAIR:
+			{
+				size_t		first = len > 0 && key[0] == 6 ? 18 : 6;
+
+				if (len < first ||
+					agg_check_topk_key(TOPK_KEY_INET, key, first) != NULL ||
+					agg_check_topk_key(TOPK_KEY_INET, key + first, len - first) != NULL)
+					return "invalid address pair key";
+				return NULL;
+			}
 		default:
 			return "invalid key kind";
 	}
@@ -192,7 +138,7 @@ agg_check_topk(const uint8_t *buf, size_t len)
 	capacity = agg_get_u32(buf + 6);
 	n = agg_get_u32(buf + 10);
 	total = agg_get_u64(buf + 14);
-	if (kind > TOPK_KEY_INET)
+	if (kind > TOPK_KEY_INET_PAIR)
 		return "invalid key kind";
 	if (k < 1 || capacity < k || capacity > TOPK_MAX_CAPACITY)
 		return "invalid k or capacity";

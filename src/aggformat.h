@@ -56,8 +56,90 @@ agg_put_u64(uint8_t *p, uint64_t v)
 /* MurmurHash64A of the bytes (fixed seed, little-endian reads), then
  * murmur3's fmix64 finalizer. */
 extern uint64_t agg_hash_bytes(const void *data, size_t len);
+
+#define AGG_HASH_SEED	UINT64_C(0x5650434631303031)	/* "VPCF1001" */
+
+static inline uint64_t
+agg_load_le64(const uint8_t *p)
+{
+	return (uint64_t) p[0] | ((uint64_t) p[1] << 8) | ((uint64_t) p[2] << 16) |
+		((uint64_t) p[3] << 24) | ((uint64_t) p[4] << 32) | ((uint64_t) p[5] << 40) |
+		((uint64_t) p[6] << 48) | ((uint64_t) p[7] << 56);
+}
+
+/*
+ * The body of agg_hash_bytes, inline so that a caller with a constant
+ * length (an address key: 6 or 18 bytes) gets the loop and the tail
+ * switch folded away; same result.
+ */
+static inline uint64_t
+agg_hash_bytes_inline(const void *data, size_t len)
+{
+	const uint64_t m = UINT64_C(0xc6a4a7935bd1e995);
+	const int	r = 47;
+	const uint8_t *p = (const uint8_t *) data;
+	const uint8_t *end = p + (len & ~(size_t) 7);
+	uint64_t	h = AGG_HASH_SEED ^ (len * m);
+
+	for (; p != end; p += 8)
+	{
+		uint64_t	k = agg_load_le64(p);
+
+		k *= m;
+		k ^= k >> r;
+		k *= m;
+		h ^= k;
+		h *= m;
+	}
+	switch (len & 7)
+	{
+		case 7:
+			h ^= (uint64_t) p[6] << 48;
+			/* FALLTHROUGH */
+		case 6:
+			h ^= (uint64_t) p[5] << 40;
+			/* FALLTHROUGH */
+		case 5:
+			h ^= (uint64_t) p[4] << 32;
+			/* FALLTHROUGH */
+		case 4:
+			h ^= (uint64_t) p[3] << 24;
+			/* FALLTHROUGH */
+		case 3:
+			h ^= (uint64_t) p[2] << 16;
+			/* FALLTHROUGH */
+		case 2:
+			h ^= (uint64_t) p[1] << 8;
+			/* FALLTHROUGH */
+		case 1:
+			h ^= (uint64_t) p[0];
+			h *= m;
+	}
+	h ^= h >> r;
+	h *= m;
+	h ^= h >> r;
+	/* murmur3's fmix64: full avalanche for short keys (addresses) */
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
 /* An integer key (smallint, integer and bigint hash alike). */
 extern uint64_t agg_hash_int64(int64_t v);
+
+/* Its body: splitmix64's finalizer over the seeded value. */
+static inline uint64_t
+agg_hash_int64_inline(int64_t v)
+{
+	uint64_t	z = (uint64_t) v + AGG_HASH_SEED + UINT64_C(0x9e3779b97f4a7c15);
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
 
 /* ---------- vpcflow.flow_stats_state ---------- */
 
@@ -79,6 +161,7 @@ extern const char *agg_check_flow_stats(const uint8_t *buf, size_t len);
 #define TOPK_KEY_INT	1		/* 8 bytes, big-endian two's complement */
 #define TOPK_KEY_TEXT	2		/* UTF-8 bytes, no NUL */
 #define TOPK_KEY_INET	3		/* family (4|6), prefix bits, 4|16 address bytes */
+#define TOPK_KEY_INET_PAIR 4	/* two inet keys: source, then destination */
 
 #define TOPK_HEADER_SIZE	(1 + 1 + 4 + 4 + 4 + 8)
 #define TOPK_MAX_CAPACITY	100000

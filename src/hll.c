@@ -32,13 +32,21 @@
  * a sparse sketch sit in an open-addressing hash set (0 = empty slot), kept
  * inline in the struct while it has HLL_SPARSE_INLINE slots, so a group
  * with one or two distinct keys (most groups of a per-source count) costs
- * one 32-byte allocation.  cxt is not stored: allocations go to the
+ * one 48-byte allocation.  cxt is not stored: allocations go to the
  * context the struct itself lives in.
+ *
+ * The struct also keeps the key of the previous row: adding a key twice
+ * changes nothing, and the rows of an index-ordered scan, or of a source
+ * talking to one destination, repeat their key, so a repeat skips the hash
+ * and the register or hash-set update.
  */
+#define HLL_LAST_KEY		18	/* an address key; integer keys take 8 */
+
 typedef struct Hll
 {
 	uint8		p;
 	bool		dense;
+	uint8		last_len;		/* length of last_key, 0: none */
 	uint32		sp_n;
 	union
 	{
@@ -47,7 +55,7 @@ typedef struct Hll
 	};
 	uint32		sp_mask;		/* sparse: slots - 1 */
 	uint32		inl[2];
-	uint32		pad;
+	uint8		last_key[HLL_LAST_KEY];
 } Hll;
 
 #define HLL_SPARSE_INLINE	2
@@ -66,6 +74,7 @@ hll_create(MemoryContext cxt, int p)
 	h = MemoryContextAlloc(cxt, sizeof(Hll));
 	h->p = (uint8) p;
 	h->dense = false;
+	h->last_len = 0;
 	h->sp_n = 0;
 	h->sp_mask = HLL_SPARSE_INLINE - 1;
 	h->sp = h->inl;
@@ -84,8 +93,9 @@ hll_free(Hll *h)
 static inline void
 dense_set(Hll *h, uint32 idx, uint8 rho)
 {
-	if (h->regs[idx] < rho)
-		h->regs[idx] = rho;
+	uint8		cur = h->regs[idx];
+
+	h->regs[idx] = cur < rho ? rho : cur;	/* a conditional move, no branch */
 }
 
 static void
@@ -359,19 +369,193 @@ hll_decode(MemoryContext cxt, struct varlena *v)
 
 /* ---------- aggregate support ---------- */
 
+/*
+ * The aggregates' state (stype internal, passed by value) is a Datum that
+ * is either a pointer to an Hll or, while the sketch holds at most one
+ * pair, the sketch itself: bit 0 set, precision in bits 1-5, the pair
+ * (0: none) in bits 32-62.  Most groups of a per-source count see one
+ * distinct key, and then cost no allocation (and no cache miss to reach
+ * one); such a state is materialized as an Hll at its second pair.  A
+ * palloc'd pointer always has bit 0 clear.
+ */
+#define HLL_INLINE(d)			((DatumGetUInt64(d) & 1) != 0)
+#define HLL_INLINE_MAKE(p, e)	UInt64GetDatum(1 | ((uint64) (p) << 1) | ((uint64) (e) << 32))
+#define HLL_INLINE_P(d)			((int) ((DatumGetUInt64(d) >> 1) & 0x1f))
+#define HLL_INLINE_ENTRY(d)		((uint32) (DatumGetUInt64(d) >> 32))
+
+/* An inline state as a (stack) Hll, for reading only. */
 static Hll *
+hll_inline_view(Datum d, Hll *one)
+{
+	one->p = (uint8) HLL_INLINE_P(d);
+	one->dense = false;
+	one->last_len = 0;
+	one->sp_mask = HLL_SPARSE_INLINE - 1;
+	one->sp = one->inl;
+	one->inl[0] = HLL_INLINE_ENTRY(d);
+	one->inl[1] = 0;
+	one->sp_n = one->inl[0] != 0;
+	return one;
+}
+
+static Hll *
+hll_from_inline(Datum d, MemoryContext cxt)
+{
+	Hll		   *h = hll_create(cxt, HLL_INLINE_P(d));
+
+	if (HLL_INLINE_ENTRY(d) != 0)
+		hll_add_entry(h, HLL_INLINE_ENTRY(d));
+	return h;
+}
+
+static void
+hll_check_same_precision(int a, int b)
+{
+	if (a != b)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot merge hll sketches of different precisions (%d and %d)",
+						a, b)));
+}
+
+/* A sparse entry added to a state (inline or not); the state is returned. */
+static Datum
+hll_state_add_entry(Datum d, uint32 e, MemoryContext cxt)
+{
+	uint32		cur;
+
+	if (!HLL_INLINE(d))
+	{
+		hll_add_entry((Hll *) DatumGetPointer(d), e);
+		return d;
+	}
+	cur = HLL_INLINE_ENTRY(d);
+	if (cur == 0)
+		return HLL_INLINE_MAKE(HLL_INLINE_P(d), e);
+	if (HLL_SPARSE_INDEX(cur) == HLL_SPARSE_INDEX(e))
+		return HLL_SPARSE_RHO(cur) >= HLL_SPARSE_RHO(e) ? d : HLL_INLINE_MAKE(HLL_INLINE_P(d), e);
+	/* a second pair: a real sketch */
+	{
+		Hll		   *h = hll_from_inline(d, cxt);
+
+		hll_add_entry(h, e);
+		return PointerGetDatum(h);
+	}
+}
+
+/* The first call of a group: an empty inline state of the precision asked for. */
+static pg_noinline Datum
+hll_first_state(FunctionCallInfo fcinfo)
+{
+	int			p = HLL_DEFAULT_PRECISION;
+
+	(void) agg_context(fcinfo, "hll");
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("hll precision must not be null")));
+		p = PG_GETARG_INT32(2);
+		if (p < HLL_MIN_PRECISION || p > HLL_MAX_PRECISION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("hll precision must be between %d and %d",
+							HLL_MIN_PRECISION, HLL_MAX_PRECISION)));
+	}
+	return HLL_INLINE_MAKE(p, 0);
+}
+
+static pg_noinline Datum
+hll_inline_add_hash(FunctionCallInfo fcinfo, Datum d, uint64 hash)
+{
+	uint32		idx;
+	uint8		rho;
+
+	agg_hll_split(hash, HLL_SPARSE_PRECISION, &idx, &rho);
+	return hll_state_add_entry(d, (idx << 6) | rho, agg_context(fcinfo, "hll"));
+}
+
+/* The state argument (a new one on a group's first row). */
+static inline Datum
 hll_state_arg(FunctionCallInfo fcinfo)
 {
-	MemoryContext cxt;
+	return PG_ARGISNULL(0) ? hll_first_state(fcinfo) : PG_GETARG_DATUM(0);
+}
 
-	if (likely(!PG_ARGISNULL(0)))
-		return (Hll *) PG_GETARG_POINTER(0);
-	cxt = agg_context(fcinfo, "hll");
-	if (PG_NARGS() > 2 && PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("hll precision must not be null")));
-	return hll_create(cxt, PG_NARGS() > 2 ? PG_GETARG_INT32(2) : HLL_DEFAULT_PRECISION);
+/* Equal bytes; the fixed key lengths compare inline (no memcmp call). */
+static inline bool
+key_equal(const uint8 *a, const uint8 *b, uint32 len)
+{
+	uint64		x,
+				y;
+	uint16		u,
+				v;
+
+	switch (len)
+	{
+		case 6:
+			memcpy(&x, a, 4);
+			memcpy(&y, b, 4);
+			memcpy(&u, a + 4, 2);
+			memcpy(&v, b + 4, 2);
+			return (uint32) x == (uint32) y && u == v;
+		case 8:
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			return x == y;
+		case 18:
+			memcpy(&u, a + 16, 2);
+			memcpy(&v, b + 16, 2);
+			return u == v && memcmp(a, b, 16) == 0;
+		default:
+			return memcmp(a, b, len) == 0;
+	}
+}
+
+/* Whether key is the previous key added to state d (then it adds nothing). */
+static inline bool
+hll_repeat(Datum d, const uint8 *key, uint32 len)
+{
+	const Hll  *h = (const Hll *) DatumGetPointer(d);
+
+	return !HLL_INLINE(d) && h->last_len == len && key_equal(h->last_key, key, len);
+}
+
+/* The transition: state d with key (hashing to hash) added and remembered. */
+static inline Datum
+hll_state_add_key(FunctionCallInfo fcinfo, Datum d, const uint8 *key, uint32 len, uint64 hash)
+{
+	Hll		   *h;
+
+	if (unlikely(HLL_INLINE(d)))
+	{
+		d = hll_inline_add_hash(fcinfo, d, hash);
+		if (HLL_INLINE(d))
+			return d;
+	}
+	else
+		hll_add_hash((Hll *) DatumGetPointer(d), hash);
+	h = (Hll *) DatumGetPointer(d);
+	h->last_len = len <= HLL_LAST_KEY ? (uint8) len : 0;
+	if (h->last_len != 0)
+		memcpy(h->last_key, key, len);
+	return d;
+}
+
+/* The transition of a NULL key: the state as it is. */
+#define HLL_NULL_KEY() \
+	PG_RETURN_DATUM(PG_ARGISNULL(0) ? hll_first_state(fcinfo) : PG_GETARG_DATUM(0))
+
+/* integer keys: the int64 value is the remembered key */
+static inline Datum
+hll_int_add(FunctionCallInfo fcinfo, int64 v)
+{
+	Datum		d = hll_state_arg(fcinfo);
+
+	if (hll_repeat(d, (const uint8 *) &v, sizeof(v)))
+		return d;
+	return hll_state_add_key(fcinfo, d, (const uint8 *) &v, sizeof(v), agg_hash_int64_inline(v));
 }
 
 #define HLL_INT_TRANSFN(name, getter) \
@@ -379,10 +563,9 @@ PG_FUNCTION_INFO_V1(name); \
 Datum \
 name(PG_FUNCTION_ARGS) \
 { \
-	Hll		   *h = hll_state_arg(fcinfo); \
-	if (!PG_ARGISNULL(1)) \
-		hll_add_hash(h, agg_hash_int64((int64) getter(1))); \
-	PG_RETURN_POINTER(h); \
+	if (PG_ARGISNULL(1)) \
+		HLL_NULL_KEY(); \
+	PG_RETURN_DATUM(hll_int_add(fcinfo, (int64) getter(1))); \
 }
 
 HLL_INT_TRANSFN(hll_int2_transfn, PG_GETARG_INT16)
@@ -393,15 +576,20 @@ PG_FUNCTION_INFO_V1(hll_text_transfn);
 Datum
 hll_text_transfn(PG_FUNCTION_ARGS)
 {
-	Hll		   *h = hll_state_arg(fcinfo);
+	text	   *v;
+	Datum		d;
+	const uint8 *key;
+	uint32		len;
 
-	if (!PG_ARGISNULL(1))
-	{
-		text	   *v = PG_GETARG_TEXT_PP(1);
-
-		hll_add_hash(h, agg_hash_bytes(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)));
-	}
-	PG_RETURN_POINTER(h);
+	if (PG_ARGISNULL(1))
+		HLL_NULL_KEY();
+	v = PG_GETARG_TEXT_PP(1);
+	key = (const uint8 *) VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	d = hll_state_arg(fcinfo);
+	if (hll_repeat(d, key, len))
+		PG_RETURN_DATUM(d);
+	PG_RETURN_DATUM(hll_state_add_key(fcinfo, d, key, len, agg_hash_bytes(key, len)));
 }
 
 /* addresses hash as family (4|6), prefix length, address bytes */
@@ -409,21 +597,71 @@ PG_FUNCTION_INFO_V1(hll_inet_transfn);
 Datum
 hll_inet_transfn(PG_FUNCTION_ARGS)
 {
-	Hll		   *h = hll_state_arg(fcinfo);
+	inet	   *addr;
+	uint8		key[18];
+	uint32		len;
+	uint64		hash;
+	Datum		d;
 
-	if (!PG_ARGISNULL(1))
+	if (PG_ARGISNULL(1))
+		HLL_NULL_KEY();
+	addr = PG_GETARG_INET_PP(1);
+	key[1] = ip_bits(addr);
+	if (ip_family(addr) == PGSQL_AF_INET)
 	{
-		inet	   *addr = PG_GETARG_INET_PP(1);
-		uint8		key[18];
-		bool		v4 = ip_family(addr) == PGSQL_AF_INET;
-		uint32		alen = v4 ? 4 : 16;
-
-		key[0] = v4 ? 4 : 6;
-		key[1] = ip_bits(addr);
-		memcpy(key + 2, ip_addr(addr), alen);
-		hll_add_hash(h, agg_hash_bytes(key, 2 + alen));
+		key[0] = 4;
+		memcpy(key + 2, ip_addr(addr), 4);
+		len = 6;
 	}
-	PG_RETURN_POINTER(h);
+	else
+	{
+		key[0] = 6;
+		memcpy(key + 2, ip_addr(addr), 16);
+		len = 18;
+	}
+	d = hll_state_arg(fcinfo);
+	if (hll_repeat(d, key, len))
+		PG_RETURN_DATUM(d);
+	/* constant lengths: the hash inlines without its loop and switch */
+	hash = len == 6 ? agg_hash_bytes_inline(key, 6) : agg_hash_bytes_inline(key, 18);
+	PG_RETURN_DATUM(hll_state_add_key(fcinfo, d, key, len, hash));
+}
+
+/* A stored form as a state: inline when it holds at most one pair. */
+static Datum
+hll_decode_state(MemoryContext cxt, struct varlena *v)
+{
+	const uint8 *p = (const uint8 *) VARDATA_ANY(v);
+	size_t		len = VARSIZE_ANY_EXHDR(v);
+
+	hll_check(p, len);
+	if (p[2] == HLL_ENC_SPARSE && agg_get_u32(p + 3) <= 1)
+		return HLL_INLINE_MAKE(p[1], agg_get_u32(p + 3) == 1 ? agg_get_u32(p + 7) : 0);
+	return PointerGetDatum(hll_decode(cxt, v));
+}
+
+/*
+ * State b merged into state a (both not NULL); returns the merged state.
+ * a is modified or replaced; b is left as it is.
+ */
+static Datum
+hll_state_merge(Datum a, Datum b, MemoryContext cxt)
+{
+	if (HLL_INLINE(b))
+	{
+		hll_check_same_precision(HLL_INLINE(a) ? HLL_INLINE_P(a) : ((Hll *) DatumGetPointer(a))->p,
+								 HLL_INLINE_P(b));
+		if (HLL_INLINE_ENTRY(b) == 0)
+			return a;
+		return hll_state_add_entry(a, HLL_INLINE_ENTRY(b), cxt);
+	}
+	if (HLL_INLINE(a))
+	{
+		hll_check_same_precision(HLL_INLINE_P(a), ((Hll *) DatumGetPointer(b))->p);
+		a = PointerGetDatum(hll_from_inline(a, cxt));
+	}
+	hll_merge_into((Hll *) DatumGetPointer(a), (Hll *) DatumGetPointer(b));
+	return a;
 }
 
 /* hll_merge(hll) */
@@ -432,21 +670,22 @@ Datum
 hll_merge_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = agg_context(fcinfo, "hll_merge");
-	Hll		   *h = PG_ARGISNULL(0) ? NULL : (Hll *) PG_GETARG_POINTER(0);
-	Hll		   *b;
+	Datum		b;
+	Datum		result;
 
 	if (PG_ARGISNULL(1))
 	{
-		if (h == NULL)
+		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(h);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	b = hll_decode(cxt, PG_GETARG_VARLENA_PP(1));
-	if (h == NULL)
-		PG_RETURN_POINTER(b);
-	hll_merge_into(h, b);
-	hll_free(b);
-	PG_RETURN_POINTER(h);
+	b = hll_decode_state(cxt, PG_GETARG_VARLENA_PP(1));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(b);
+	result = hll_state_merge(PG_GETARG_DATUM(0), b, cxt);
+	if (!HLL_INLINE(b))
+		hll_free((Hll *) DatumGetPointer(b));
+	PG_RETURN_DATUM(result);
 }
 
 PG_FUNCTION_INFO_V1(hll_combine);
@@ -455,15 +694,39 @@ hll_combine(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = agg_context(fcinfo, "hll_combine");
 	Datum		result;
-	Hll		   *a;
-	Hll		   *b;
+	Datum		a;
+	Datum		b;
 
-	if (combine_adopt_nulls(fcinfo, cxt, &result))
-		return result;
-	b = (Hll *) PG_GETARG_POINTER(1);
-	a = PG_ARGISNULL(0) ? hll_create(cxt, b->p) : (Hll *) PG_GETARG_POINTER(0);
-	hll_merge_into(a, b);
-	PG_RETURN_POINTER(a);
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = PG_GETARG_DATUM(1);
+	if (PG_ARGISNULL(0))
+	{
+		/* an inline state belongs to no context: adopt it as it is */
+		if (HLL_INLINE(b))
+			PG_RETURN_DATUM(b);
+		if (combine_adopt_nulls(fcinfo, cxt, &result))
+			return result;
+		a = PointerGetDatum(hll_create(cxt, ((Hll *) DatumGetPointer(b))->p));
+	}
+	else
+		a = PG_GETARG_DATUM(0);
+	PG_RETURN_DATUM(hll_state_merge(a, b, cxt));
+}
+
+/* The stored form of a state. */
+static bytea *
+hll_serialize_datum(Datum d)
+{
+	Hll			one;
+
+	if (!HLL_INLINE(d))
+		return hll_serialize_state((Hll *) DatumGetPointer(d));
+	return hll_serialize_state(hll_inline_view(d, &one));
 }
 
 /* serialfunc, and the final function of hll() and hll_merge() */
@@ -473,7 +736,7 @@ hll_serialize(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	PG_RETURN_BYTEA_P(hll_serialize_state((Hll *) PG_GETARG_POINTER(0)));
+	PG_RETURN_BYTEA_P(hll_serialize_datum(PG_GETARG_DATUM(0)));
 }
 
 PG_FUNCTION_INFO_V1(hll_deserialize);
@@ -482,7 +745,7 @@ hll_deserialize(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = agg_context(fcinfo, "hll_deserialize");
 
-	PG_RETURN_POINTER(hll_decode(cxt, PG_GETARG_VARLENA_PP(0)));
+	PG_RETURN_DATUM(hll_decode_state(cxt, PG_GETARG_VARLENA_PP(0)));
 }
 
 /*
@@ -504,9 +767,15 @@ PG_FUNCTION_INFO_V1(hll_count_final);
 Datum
 hll_count_final(PG_FUNCTION_ARGS)
 {
+	Datum		d;
+	Hll			one;
+
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT64(0);
-	PG_RETURN_INT64(estimate_count((Hll *) PG_GETARG_POINTER(0)));
+	d = PG_GETARG_DATUM(0);
+	if (!HLL_INLINE(d))
+		PG_RETURN_INT64(estimate_count((Hll *) DatumGetPointer(d)));
+	PG_RETURN_INT64(estimate_count(hll_inline_view(d, &one)));
 }
 
 /* ---------- functions on stored sketches ---------- */

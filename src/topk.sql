@@ -56,6 +56,23 @@ BEGIN
 END
 $topk$;
 
+-- Address pairs: topk(src, dst, weight, k [, capacity]), unnested by
+-- topk_pairs (topk_entries prints a pair as 'src dst').
+CREATE FUNCTION vpcflow.topk_inet_pair_transfn(internal, inet, inet, bigint, integer) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION vpcflow.topk_inet_pair_transfn(internal, inet, inet, bigint, integer, integer) RETURNS internal
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE vpcflow.topk(src inet, dst inet, weight bigint, k integer) (
+    SFUNC = vpcflow.topk_inet_pair_transfn, STYPE = internal,
+    FINALFUNC = vpcflow.topk_final, COMBINEFUNC = vpcflow.topk_combine,
+    SERIALFUNC = vpcflow.topk_serialize, DESERIALFUNC = vpcflow.topk_deserialize,
+    PARALLEL = SAFE);
+CREATE AGGREGATE vpcflow.topk(src inet, dst inet, weight bigint, k integer, capacity integer) (
+    SFUNC = vpcflow.topk_inet_pair_transfn, STYPE = internal,
+    FINALFUNC = vpcflow.topk_final, COMBINEFUNC = vpcflow.topk_combine,
+    SERIALFUNC = vpcflow.topk_serialize, DESERIALFUNC = vpcflow.topk_deserialize,
+    PARALLEL = SAFE);
+
 CREATE FUNCTION vpcflow.topk_merge_transfn(internal, vpcflow.topk_state) RETURNS internal
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE AGGREGATE vpcflow.topk_merge(vpcflow.topk_state) (
@@ -68,6 +85,10 @@ CREATE AGGREGATE vpcflow.topk_merge(vpcflow.topk_state) (
 -- lies in [weight - error, weight].  Keys print as their type prints.
 CREATE FUNCTION vpcflow.topk_entries(state vpcflow.topk_state,
                                      OUT key text, OUT weight bigint, OUT error bigint)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+CREATE FUNCTION vpcflow.topk_pairs(state vpcflow.topk_state,
+                                   OUT src inet, OUT dst inet, OUT weight bigint, OUT error bigint)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
 CREATE FUNCTION vpcflow.topk_total(vpcflow.topk_state) RETURNS bigint

@@ -6,12 +6,15 @@
 --     weight], error <= total / capacity) and the heavy hitters found;
 --   * states round-trip through send/recv (COPY BINARY) and text, merging
 --     states of parts equals (or, for top-k, bounds) the whole, and crafted
---     binary states are rejected.
+--     binary states are rejected;
+--   * the fast paths (direct top-k counters for small integer keys, address
+--     pair keys, one-pair hll states inside the Datum) give the states of
+--     the general paths, in parallel plans too.
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL search_path = vpcflow, public;
-SELECT plan(33);
+SELECT plan(41);
 
 SELECT setseed(0.42);
 CREATE TABLE tap_agg AS
@@ -181,6 +184,65 @@ SELECT alike(pg_temp.recv_error(('\x0103000000010000000100000001000000000000000a
                                 || '000000000000000a000000000000000000000006' || '04210a000001')::bytea,
                                'tap_bad_topk'),
             'invalid vpcflow.topk_state value: invalid address key%', 'recv: top-k bad address key');
+
+
+-- 34-35: one-pair hll states (most groups) through a parallel GROUP BY:
+-- serialized by workers, combined by the leader, same as serial
+CREATE TEMP TABLE par_g AS
+SELECT srcaddr, hll(dstaddr)::text AS h, approx_distinct(dstport) AS n FROM tap_agg GROUP BY srcaddr;
+SELECT alike(pg_temp.plan_of('SELECT srcaddr, hll(dstaddr) FROM tap_agg GROUP BY srcaddr'),
+             '%Partial%Aggregate%', 'grouped hll runs as partial aggregation');
+SET LOCAL max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE ser_g AS
+SELECT srcaddr, hll(dstaddr)::text AS h, approx_distinct(dstport) AS n FROM tap_agg GROUP BY srcaddr;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SELECT is((SELECT count(*) FROM par_g FULL JOIN ser_g USING (srcaddr)
+           WHERE par_g.h IS DISTINCT FROM ser_g.h OR par_g.n IS DISTINCT FROM ser_g.n), 0::bigint,
+          'grouped hll: parallel states equal serial ones');
+
+-- 36-37: top ports through the direct counters (ungrouped, keys < 65536):
+-- exact, also when the parallel workers' states merge
+SELECT is((SELECT string_agg(key || ':' || weight || ':' || error, ' ')
+           FROM topk_entries((SELECT topk(dstport, 1, 10) FROM tap_agg))),
+          (SELECT string_agg(dstport || ':' || n || ':0', ' ' ORDER BY n DESC, dstport)
+           FROM (SELECT dstport, count(*) n FROM tap_agg GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) x),
+          'top ports (direct counters, parallel): the exact top 10, error 0');
+SET LOCAL max_parallel_workers_per_gather = 0;
+SELECT is((SELECT string_agg(key || ':' || weight || ':' || error, ' ')
+           FROM topk_entries((SELECT topk(dstport, bytes, 50, 50) FROM tap_agg))),
+          (SELECT string_agg(dstport || ':' || s || ':0', ' ' ORDER BY s DESC, dstport)
+           FROM (SELECT dstport, sum(bytes) s FROM tap_agg GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50) x),
+          'direct counters (thousands of ports, capacity 50): the whole state is the exact top 50');
+SET LOCAL max_parallel_workers_per_gather = 2;
+
+-- 38-40: address pairs: bound, heavy pairs reported, binary round trip
+CREATE TEMP TABLE exact_pairs AS
+SELECT srcaddr, dstaddr, sum(bytes) AS w FROM tap_agg GROUP BY 1, 2;
+CREATE TEMP TABLE pair_sketch AS SELECT topk(srcaddr, dstaddr, bytes, 10) AS t FROM tap_agg;
+SELECT ok((SELECT bool_and(x.w BETWEEN p.weight - p.error AND p.weight AND p.error <= topk_total(t) / 200)
+                  AND count(*) = 10
+           FROM pair_sketch, topk_pairs(t) p JOIN exact_pairs x ON x.srcaddr = p.src AND x.dstaddr = p.dst),
+          'top pairs: true weights within [weight - error, weight], error <= total / capacity');
+SELECT is((SELECT count(*) FROM exact_pairs x
+           WHERE x.w > (SELECT topk_total(t) FROM pair_sketch) / 200
+             AND NOT EXISTS (SELECT FROM pair_sketch, topk_pairs(t) p WHERE p.src = x.srcaddr AND p.dst = x.dstaddr)),
+          0::bigint, 'top pairs: every pair heavier than total / capacity is reported');
+CREATE TABLE tap_pairs AS SELECT g, topk(srcaddr, dstaddr, bytes, 3) AS t FROM tap_agg GROUP BY g;
+CREATE TABLE tap_pairs_copy (LIKE tap_pairs);
+DO $$
+BEGIN
+    EXECUTE format('COPY tap_pairs TO %L (FORMAT binary)', current_setting('data_directory') || '/tap_pairs.bin');
+    EXECUTE format('COPY tap_pairs_copy FROM %L (FORMAT binary)', current_setting('data_directory') || '/tap_pairs.bin');
+END
+$$;
+SELECT is((SELECT string_agg(t::text, ',' ORDER BY g) FROM tap_pairs_copy),
+          (SELECT string_agg(t::text, ',' ORDER BY g) FROM tap_pairs), 'pair states: COPY BINARY round trip');
+
+-- 41: a crafted pair state (second address with a 33-bit IPv4 prefix)
+SELECT alike(pg_temp.recv_error(('\x0104000000010000000100000001000000000000000a'
+                                || '000000000000000a00000000000000000000000c' || '04200a000001' || '04210a000002')::bytea,
+                               'tap_bad_topk'),
+            'invalid vpcflow.topk_state value: invalid address pair key%', 'recv: top-k bad address pair key');
 
 SELECT * FROM finish();
 ROLLBACK;
