@@ -1154,47 +1154,13 @@ key_text(int kind, const uint8 *key, uint32 len)
 	return cstring_to_text_with_len((const char *) key, len);
 }
 
-/* topk_entries(state) -> (key text, weight bigint, error bigint), top k */
-PG_FUNCTION_INFO_V1(topk_entries);
-Datum
-topk_entries(PG_FUNCTION_ARGS)
-{
-	struct varlena *v = PG_GETARG_VARLENA_PP(0);
-	const uint8 *p = (const uint8 *) VARDATA_ANY(v);
-	size_t		len = VARSIZE_ANY_EXHDR(v);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	uint32		k,
-				n;
-	size_t		pos = TOPK_HEADER_SIZE;
-
-	topk_check(p, len);
-	InitMaterializedSRF(fcinfo, 0);
-	k = agg_get_u32(p + 2);
-	n = agg_get_u32(p + 10);
-	for (uint32 i = 0; i < n && i < k; i++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false};
-		uint32		keylen = agg_get_u32(p + pos + 16);
-
-		if (p[1] == TOPK_KEY_TEXT)
-			pg_verifymbstr((const char *) p + pos + 20, keylen, false);
-		values[0] = PointerGetDatum(key_text(p[1], p + pos + 20, keylen));
-		values[1] = Int64GetDatum((int64) agg_get_u64(p + pos));
-		values[2] = Int64GetDatum((int64) agg_get_u64(p + pos + 8));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		pos += 20 + keylen;
-	}
-	return (Datum) 0;
-}
-
 /*
- * topk_pairs(state) -> (src inet, dst inet, weight bigint, error bigint):
- * the top k of an address pair sketch, as topk_entries orders them.
+ * The top k entries of a stored state as rows: (key text, weight, error),
+ * or with pairs (src inet, dst inet, weight, error).  Entries are stored
+ * heaviest first.
  */
-PG_FUNCTION_INFO_V1(topk_pairs);
-Datum
-topk_pairs(PG_FUNCTION_ARGS)
+static Datum
+emit_entries(FunctionCallInfo fcinfo, bool pairs)
 {
 	struct varlena *v = PG_GETARG_VARLENA_PP(0);
 	const uint8 *p = (const uint8 *) VARDATA_ANY(v);
@@ -1205,7 +1171,7 @@ topk_pairs(PG_FUNCTION_ARGS)
 	size_t		pos = TOPK_HEADER_SIZE;
 
 	topk_check(p, len);
-	if (p[1] != TOPK_KEY_INET_PAIR && agg_get_u32(p + 10) > 0)
+	if (pairs && p[1] != TOPK_KEY_INET_PAIR && agg_get_u32(p + 10) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("topk_pairs needs a top-k state of address pairs"),
@@ -1219,16 +1185,43 @@ topk_pairs(PG_FUNCTION_ARGS)
 		bool		nulls[4] = {false};
 		uint32		keylen = agg_get_u32(p + pos + 16);
 		const uint8 *key = p + pos + 20;
-		uint32		first = pair_first_len(key);
+		int			c = 0;
 
-		values[0] = key_inet(key, first);
-		values[1] = key_inet(key + first, keylen - first);
-		values[2] = Int64GetDatum((int64) agg_get_u64(p + pos));
-		values[3] = Int64GetDatum((int64) agg_get_u64(p + pos + 8));
+		if (pairs)
+		{
+			uint32		first = pair_first_len(key);
+
+			values[c++] = key_inet(key, first);
+			values[c++] = key_inet(key + first, keylen - first);
+		}
+		else
+		{
+			if (p[1] == TOPK_KEY_TEXT)
+				pg_verifymbstr((const char *) key, keylen, false);
+			values[c++] = PointerGetDatum(key_text(p[1], key, keylen));
+		}
+		values[c++] = Int64GetDatum((int64) agg_get_u64(p + pos));
+		values[c++] = Int64GetDatum((int64) agg_get_u64(p + pos + 8));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		pos += 20 + keylen;
 	}
 	return (Datum) 0;
+}
+
+/* topk_entries(state) -> (key text, weight bigint, error bigint), top k */
+PG_FUNCTION_INFO_V1(topk_entries);
+Datum
+topk_entries(PG_FUNCTION_ARGS)
+{
+	return emit_entries(fcinfo, false);
+}
+
+/* topk_pairs(state) -> (src inet, dst inet, weight bigint, error bigint) */
+PG_FUNCTION_INFO_V1(topk_pairs);
+Datum
+topk_pairs(PG_FUNCTION_ARGS)
+{
+	return emit_entries(fcinfo, true);
 }
 
 /* topk_total(state): the total weight the sketch has seen */
