@@ -49,7 +49,8 @@ INSERT INTO vpcflow.detection_config (kind, threshold, window_length, params, de
  'fleet baseline while it has little history); at least min_rejects rejected connections from '
  'min_sources sources, and at least min_share of all attempts; a quiet service needs only '
  'rare_min_rejects when so many REJECTs are improbable (below rare_alpha, binomial) at its own '
- 'REJECT rate over rare_history, or below block_alpha when no attempt in the window was accepted'),
+ 'REJECT rate over rare_history (not below its port''s fleet rate), or below block_alpha when no '
+ 'attempt in the window was accepted'),
 ('beaconing', 8, '2 hours',
  '{"min_period_s": 10, "max_period_s": 1800, "tolerance": 0.2, "tolerance_s": 2,
    "min_regular_fraction": 0.8, "rare_max_sources": 3, "rare_lookback": "24 hours"}',
@@ -542,23 +543,41 @@ BEGIN
          AND (NOT internal_only OR vpcflow.is_private_address(h.srcaddr))
         WHERE c0.rejects < (c.params ->> 'min_rejects')::bigint
         GROUP BY 1, 2, 3
+    ), fleet AS (
+        -- every service on the port over the same history: a quiet
+        -- service's clean record of a few hundred attempts is weak
+        -- evidence that it fails less often than its peers
+        SELECT hp.dstport, hp.e,
+               coalesce(sum(cardinality(f.conn_ports)), 0) AS attempts,
+               coalesce(sum(cardinality(f.reject_ports)), 0) AS rejects
+        FROM (SELECT DISTINCT h.dstport, h.e FROM history h) hp
+        LEFT JOIN vpcflow.rollup_service_attempts_1m f
+          ON f.dstport = hp.dstport
+         AND f.bucket >= hp.e - c.window_length - rare_history AND f.bucket < hp.e - c.window_length
+         AND vpcflow.is_private_address(f.dstaddr)
+         AND (NOT internal_only OR vpcflow.is_private_address(f.srcaddr))
+        GROUP BY 1, 2
     ), tail AS (
         -- how improbable so many REJECTs are at the service's own rate
-        -- (Laplace-smoothed); a window with no accepted attempt is a
-        -- block (a broken rule), not a bad streak, and needs less
-        SELECT c0.*, (h.rejects + 1.0) / (h.attempts + 2.0) AS rate_before,
+        -- (Laplace-smoothed), never taken below its port's fleet rate; a
+        -- window with no accepted attempt is a block (a broken rule), not a
+        -- bad streak, and may be given a looser block_alpha
+        SELECT c0.*, r.fleet_rate, greatest(r.own_rate, r.fleet_rate) AS rate_before,
                vpcflow.binomial_tail(c0.rejects::bigint, c0.attempts::bigint,
-                                     ((h.rejects + 1.0) / (h.attempts + 2.0))::double precision) AS p
+                                     greatest(r.own_rate, r.fleet_rate)::double precision) AS p
         FROM cand0 c0 JOIN history h USING (dst, dstport, e)
+        JOIN fleet f USING (dstport, e)
+        CROSS JOIN LATERAL (SELECT (h.rejects + 1.0) / (h.attempts + 2.0) AS own_rate,
+                                   (f.rejects + 1.0) / (f.attempts + 2.0) AS fleet_rate) r
     ), cand AS (
         SELECT cand0.*, 'min_rejects'::text AS gate, NULL::numeric AS rate_before,
-               NULL::double precision AS p
+               NULL::numeric AS fleet_rate, NULL::double precision AS p
         FROM cand0 WHERE cand0.rejects >= (c.params ->> 'min_rejects')::bigint
         UNION ALL
         SELECT t.dst, t.dstport, t.e, t.rejects, t.attempts, t.sources, t.interface_id,
                CASE WHEN t.p < rare_alpha THEN 'improbable at its own rate'
                     ELSE 'no attempt accepted, improbable at its own rate' END,
-               t.rate_before, t.p
+               t.rate_before, t.fleet_rate, t.p
         FROM tail t
         WHERE t.p < rare_alpha OR (t.rejects = t.attempts AND t.p < block_alpha)
     ), base AS (
@@ -573,6 +592,7 @@ BEGIN
                               'attempts', cand.attempts,
                               'sources', cand.sources, 'internal_sources_only', internal_only,
                               'gate', cand.gate, 'reject_rate_before', round(cand.rate_before, 4),
+                              'port_reject_rate_before', round(cand.fleet_rate, 4),
                               'tail_probability', cand.p,
                               'metric', a.metric, 'expected', a.expected, 'spread', a.spread,
                               'deviation', a.deviation, 'baseline_size', a.baseline_size,

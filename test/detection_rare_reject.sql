@@ -9,7 +9,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
-SELECT plan(16);
+SELECT plan(17);
 
 -- the tail itself, against closed forms
 SELECT is(round(vpcflow.binomial_tail(3, 3, 0.02)::numeric, 12), round((0.02 ^ 3)::numeric, 12), 'P(3 of 3) = p^3');
@@ -49,14 +49,23 @@ INSERT INTO syn VALUES
     ('10.0.6.2', '10.0.4.6', 43002, 6379, 'REJECT', '2024-06-10 03:24'),
     ('10.0.6.3', '10.0.4.6', 43003, 6379, 'ACCEPT', '2024-06-10 03:27'),
     ('10.0.6.4', '10.0.4.6', 43004, 6379, 'REJECT', '2024-06-10 03:30');
--- Database 10.0.4.7:5432 that REJECTs about 3% of attempts (13 of 394,
--- one every 16 minutes), then 3 attempts, all REJECTed (P = 3.5e-5 at
+-- Database 10.0.4.7:3306 that REJECTs about 3% of attempts (13 of 394,
+-- one every 16 minutes), then 3 attempts, all REJECTed (P = 4.4e-5 at
 -- its rate: not below rare_alpha, below block_alpha).
-SELECT pg_temp.steady('10.0.4.7', 5432, '10.0.7', 44000, 2, 32, 7);
+SELECT pg_temp.steady('10.0.4.7', 3306, '10.0.7', 44000, 2, 32, 7);
 INSERT INTO syn VALUES
-    ('10.0.7.1', '10.0.4.7', 45001, 5432, 'REJECT', '2024-06-10 03:21'),
-    ('10.0.7.2', '10.0.4.7', 45002, 5432, 'REJECT', '2024-06-10 03:26'),
-    ('10.0.7.3', '10.0.4.7', 45003, 5432, 'REJECT', '2024-06-10 03:31');
+    ('10.0.7.1', '10.0.4.7', 45001, 3306, 'REJECT', '2024-06-10 03:21'),
+    ('10.0.7.2', '10.0.4.7', 45002, 3306, 'REJECT', '2024-06-10 03:26'),
+    ('10.0.7.3', '10.0.4.7', 45003, 3306, 'REJECT', '2024-06-10 03:31');
+-- Database 10.0.4.9:3306 with a clean record (0 of 394), then 3 of 4
+-- REJECTed: improbable at its own smoothed rate (P = 6e-8), not at the
+-- rate of port 3306's fleet (13 of 788 with 10.0.4.7: P = 2.2e-5).
+SELECT pg_temp.steady('10.0.4.9', 3306, '10.0.9', 48000, 2, 1000, 999);
+INSERT INTO syn VALUES
+    ('10.0.9.1', '10.0.4.9', 49001, 3306, 'REJECT', '2024-06-10 03:21'),
+    ('10.0.9.2', '10.0.4.9', 49002, 3306, 'REJECT', '2024-06-10 03:24'),
+    ('10.0.9.3', '10.0.4.9', 49003, 3306, 'ACCEPT', '2024-06-10 03:27'),
+    ('10.0.9.4', '10.0.4.9', 49004, 3306, 'REJECT', '2024-06-10 03:30');
 -- Flaky queue 10.0.4.8:9092: every 4th attempt REJECTed all along, then
 -- 3 attempts, all REJECTed: a streak at 25% (P = 0.016), not a block.
 SELECT pg_temp.steady('10.0.4.8', 9092, '10.0.8', 46000, 1, 4, 0);
@@ -95,11 +104,15 @@ SELECT is((SELECT evidence ->> 'gate' FROM vpcflow.detections
           'improbable at its own rate', 'the never-failing database passes the rare_alpha gate');
 SELECT results_eq($$SELECT (evidence ->> 'rejects')::int, (evidence ->> 'attempts')::int, evidence ->> 'gate',
                            (evidence ->> 'reject_rate_before')::numeric,
+                           (evidence ->> 'port_reject_rate_before')::numeric,
                            (evidence ->> 'tail_probability')::float8 BETWEEN 1e-6 AND 1e-3
-                    FROM vpcflow.detections WHERE kind = 'reject_spike' AND entity = '10.0.4.7:5432'
+                    FROM vpcflow.detections WHERE kind = 'reject_spike' AND entity = '10.0.4.7:3306'
                     ORDER BY first_seen LIMIT 1$$,
-                  $$VALUES (3, 3, 'no attempt accepted, improbable at its own rate'::text, 0.0354::numeric, true)$$,
-                  'a database failing 3% of attempts: 3 of 3 REJECTed is a block (13+1 of 394+2 before)');
+                  $$VALUES (3, 3, 'no attempt accepted, improbable at its own rate'::text, 0.0354::numeric,
+                            0.0177::numeric, true)$$,
+                  'a database failing 3% of attempts: 3 of 3 REJECTed is a block (13+1 of 394+2 before; port 3306: 13+1 of 788+2)');
+SELECT is((SELECT count(*) FROM vpcflow.detections WHERE kind = 'reject_spike' AND entity = '10.0.4.9:3306'),
+          0::bigint, 'a clean service on a port whose fleet fails 2%: 3 of 4 REJECTed are judged at the fleet''s rate');
 SELECT is((SELECT count(*) FROM vpcflow.detections WHERE kind = 'reject_spike' AND entity = '10.0.4.8:9092'),
           0::bigint, 'a service failing 25% of attempts: 3 of 3 REJECTed is a streak, not a block');
 SELECT is((SELECT count(*) FROM vpcflow.detections WHERE kind = 'reject_spike'),
