@@ -22,8 +22,8 @@ fresh_db() {
 }
 
 # A deterministic tree of v2 files in the S3 layout: $1 files of $2 records.
-make_tree() {
-    python3 - "$WORK/tree" "$1" "$2" <<'PY'
+make_tree() {   # make_tree NFILES NRECORDS [DIR (default $WORK/tree)]
+    python3 - "${3:-$WORK/tree}" "$1" "$2" <<'PY'
 import gzip, os, sys
 root, nfiles, nrec = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 hdr = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
@@ -77,13 +77,15 @@ check "re-run: no new rows" test "$(q vpcflow_load_a "SELECT count(*) FROM vpcfl
 check "dry run counts the records ingest stores" grep -q "; $before rows, 0 quarantined;.*\[dry run\]" "$WORK/dry.err"
 
 # ---------------------------------------------------------------- kill -9 mid-load, then re-run
-# load_then_kill DB MIN_FILES POLL LOADER-ARGS...: load $WORK/tree with -j 2,
-# kill -9 the loader once MIN_FILES files have committed (polling every POLL
-# seconds, 100 times at most), and print how many files are stored.
+# load_then_kill DB MIN_FILES POLL LOADER-ARGS...: load $WORK/tree-kill with
+# -j 2, kill -9 the loader once MIN_FILES files have committed (polling every
+# POLL seconds, 100 times at most), and print how many files are stored.
+# The tree is big enough (240 files, 720,000 rows) that a loaded machine
+# cannot finish it between the poll that sees MIN_FILES and the kill.
 load_then_kill() {
     local db=$1 min=$2 poll=$3 pid n
     shift 3
-    "$LOAD" -q -d "$db" -j 2 "$@" "$WORK/tree" >/dev/null 2>&1 &
+    "$LOAD" -q -d "$db" -j 2 "$@" "$WORK/tree-kill" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 100); do
         n=$(q "$db" "SELECT count(*) FROM vpcflow.ingest_log" 2>/dev/null || echo 0)
@@ -96,35 +98,37 @@ load_then_kill() {
 }
 make_tree 60 3000
 expected=$((60 * 3000))
+make_tree 240 3000 "$WORK/tree-kill"
+killed=$((240 * 3000))
 fresh_db vpcflow_load_c
 # --batch-seconds 0: one file per transaction, so files commit one by one
 partial=$(load_then_kill vpcflow_load_c 5 0.1 --batch-seconds 0)
-check "kill -9 stopped the load part-way ($partial of 60 files)" test "$partial" -lt 60
+check "kill -9 stopped the load part-way ($partial of 240 files)" test "$partial" -lt 240
 check "after kill -9: only whole files are stored" test \
     "$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_c "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
-"$LOAD" -q -d vpcflow_load_c -j 2 "$WORK/tree" 2>"$WORK/resume.err"
+"$LOAD" -q -d vpcflow_load_c -j 2 "$WORK/tree-kill" 2>"$WORK/resume.err"
 rc=$?
 check "re-run after kill -9: exit 0" test "$rc" -eq 0
 check "re-run after kill -9: exactly the rows of a clean load" test \
-    "$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.flows")" = "$expected"
+    "$(q vpcflow_load_c "SELECT count(*) FROM vpcflow.flows")" = "$killed"
 check "re-run after kill -9: every file once" test \
-    "$(q vpcflow_load_c "SELECT count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "60/60"
+    "$(q vpcflow_load_c "SELECT count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "240/240"
 
 # ---------------------------------------------------------------- kill -9 mid-batch, then re-run
 # Files in transactions of several (0.3 s each here): the kill comes while
 # a transaction is open, after some have committed.
 fresh_db vpcflow_load_h
 partial=$(load_then_kill vpcflow_load_h 1 0.05 --batch-seconds 0.3)
-check "kill -9 mid-batch stopped the load part-way ($partial of 60 files)" test "$partial" -lt 60
+check "kill -9 mid-batch stopped the load part-way ($partial of 240 files)" test "$partial" -lt 240
 check "after kill -9 mid-batch: only whole files are stored" test \
     "$(q vpcflow_load_h "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_h "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
 check "after kill -9 mid-batch: no partition left unattached" test \
     "$(q vpcflow_load_h "SELECT count(*) FROM pg_class WHERE relnamespace = 'vpcflow'::regnamespace AND relname LIKE 'flows_p%' AND relkind = 'r' AND NOT relispartition")" = "0"
-"$LOAD" -q -d vpcflow_load_h -j 2 "$WORK/tree" 2>"$WORK/resume-h.err"
+"$LOAD" -q -d vpcflow_load_h -j 2 "$WORK/tree-kill" 2>"$WORK/resume-h.err"
 rc=$?
 check "re-run after kill -9 mid-batch: exit 0" test "$rc" -eq 0
 check "re-run after kill -9 mid-batch: exactly the rows of a clean load, every file once" test \
-    "$(q vpcflow_load_h "SELECT (SELECT count(*) FROM vpcflow.flows) || ' ' || count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "$expected 60/60"
+    "$(q vpcflow_load_h "SELECT (SELECT count(*) FROM vpcflow.flows) || ' ' || count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = "$killed 240/240"
 check "bulk-loaded days carry their three indexes" test \
     "$(q vpcflow_load_h "SELECT count(*) FILTER (WHERE n = 3) || '/' || count(*) FROM (SELECT (SELECT count(*) FROM pg_index x WHERE x.indrelid = p.partition) AS n FROM vpcflow.partitions p) s")" = "3/3"
 
