@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fmix64.h"
+
 #define AGG_FORMAT_VERSION	1
 
 /* ---------- big-endian access ---------- */
@@ -118,13 +120,8 @@ agg_hash_bytes_inline(const void *data, size_t len)
 	h ^= h >> r;
 	h *= m;
 	h ^= h >> r;
-	/* murmur3's fmix64: full avalanche for short keys (addresses) */
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
+	/* full avalanche for short keys (addresses) */
+	return fmix64(h);
 }
 
 /* An integer key (smallint, integer and bigint hash alike). */

@@ -4,6 +4,7 @@
  *		(see lpmtrie.h for the layout).  No PostgreSQL dependency.
  */
 #include "lpmtrie.h"
+#include "fmix64.h"
 
 #include <arpa/inet.h>
 #include <sys/mman.h>
@@ -214,16 +215,6 @@ rotl64(uint64_t x, int r)
 	return (x << r) | (x >> (64 - r));
 }
 
-static inline uint64_t
-fmix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= UINT64_C(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	k *= UINT64_C(0xc4ceb9fe1a85ec53);
-	k ^= k >> 33;
-	return k;
-}
 
 uint64_t
 ipprefix_hash64(const IpPrefix *p, uint64_t seed)

@@ -14,6 +14,7 @@
  * against the bytes actually present before use.
  */
 #include "warmcodec.h"
+#include "fmix64.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,16 +149,6 @@ bit_width(uint64_t v)
 
 /* ---------------------------------------------------------------- hashing */
 
-static inline uint64_t
-hash_u64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= UINT64_C(0xff51afd7ed558ccd);
-	x ^= x >> 33;
-	x *= UINT64_C(0xc4ceb9fe1a85ec53);
-	x ^= x >> 33;
-	return x;
-}
 
 static inline uint64_t
 hash_bytes(const uint8_t *p, uint32_t n)
@@ -166,7 +157,7 @@ hash_bytes(const uint8_t *p, uint32_t n)
 
 	for (uint32_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
-	return hash_u64(h);
+	return fmix64(h);
 }
 
 static uint32_t
@@ -381,7 +372,7 @@ encode_int(const WcColumnIn *c, uint32_t nrows, int level, const WcAlloc *a, Cho
 		memset(slot, -1, sizeof(int32_t) * tsize);
 		for (uint32_t i = 0; i < m && ok; i++)
 		{
-			uint32_t	h = (uint32_t) hash_u64((uint64_t) v[i]) & (tsize - 1);
+			uint32_t	h = (uint32_t) fmix64((uint64_t) v[i]) & (tsize - 1);
 
 			while (slot[h] >= 0 && dict[slot[h]] != v[i])
 				h = (h + 1) & (tsize - 1);
