@@ -160,6 +160,7 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	char	   *buf;
+	char	   *at;
 	size_t		cap;
 	size_t		have = 0;
 	bool		keep;
@@ -200,10 +201,11 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 						 errmsg("file \"%s\" is too large", given)));
 			buf = repalloc_huge(buf, cap);
 		}
-		n = read(fd, buf + (keep ? have : 0), READ_CHUNK);
+		at = keep ? buf + have : buf;
+		n = read(fd, at, READ_CHUNK);
 		if (n <= 0)
 			break;
-		if (pg_cryptohash_update(ctx, (uint8 *) buf + (keep ? have : 0), n) < 0)
+		if (pg_cryptohash_update(ctx, (uint8 *) at, n) < 0)
 			elog(ERROR, "could not compute SHA-256");
 		have += n;
 	}
@@ -789,7 +791,12 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 	}
 
 	if (path != NULL)
+	{
 		hash_file(path, name, digest, &size, &whole, &wholelen);
+		/* a file read whole loads from memory, as bytes a client sent */
+		data = whole;
+		datalen = wholelen;
+	}
 	else
 	{
 		hash_bytes_sha256(data, datalen, digest);
@@ -805,12 +812,7 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 		IngestInput *in;
 
 		st->writer = store_writer_begin();
-		if (path != NULL && whole == NULL)
-			in = input_open_file(path, name);
-		else if (path != NULL)
-			in = input_open_memory(whole, wholelen, name);
-		else
-			in = input_open_memory(data, datalen, name);
+		in = data != NULL ? input_open_memory(data, datalen, name) : input_open_file(path, name);
 		read_lines(st, in);
 		input_close(in);
 
