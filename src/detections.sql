@@ -543,19 +543,30 @@ BEGIN
          AND (NOT internal_only OR vpcflow.is_private_address(h.srcaddr))
         WHERE c0.rejects < (c.params ->> 'min_rejects')::bigint
         GROUP BY 1, 2, 3
+    ), fleet_minutes AS (
+        -- every service on the port, per minute, read once over the span
+        -- the candidates' histories cover: a quiet service's clean record
+        -- of a few hundred attempts is weak evidence that it fails less
+        -- often than its peers
+        SELECT f.dstport, f.bucket,
+               sum(cardinality(f.conn_ports)) AS attempts,
+               sum(cardinality(f.reject_ports)) AS rejects
+        FROM (SELECT h.dstport, min(h.e) AS first_e, max(h.e) AS last_e FROM history h GROUP BY 1) p
+        JOIN vpcflow.rollup_service_attempts_1m f
+          ON f.dstport = p.dstport
+         AND f.bucket >= p.first_e - c.window_length - rare_history AND f.bucket < p.last_e - c.window_length
+        WHERE vpcflow.is_private_address(f.dstaddr)
+          AND (NOT internal_only OR vpcflow.is_private_address(f.srcaddr))
+        GROUP BY 1, 2
     ), fleet AS (
-        -- every service on the port over the same history: a quiet
-        -- service's clean record of a few hundred attempts is weak
-        -- evidence that it fails less often than its peers
+        -- the port's attempts and REJECTs over each candidate's history
         SELECT hp.dstport, hp.e,
-               coalesce(sum(cardinality(f.conn_ports)), 0) AS attempts,
-               coalesce(sum(cardinality(f.reject_ports)), 0) AS rejects
+               coalesce(sum(m.attempts), 0) AS attempts,
+               coalesce(sum(m.rejects), 0) AS rejects
         FROM (SELECT DISTINCT h.dstport, h.e FROM history h) hp
-        LEFT JOIN vpcflow.rollup_service_attempts_1m f
-          ON f.dstport = hp.dstport
-         AND f.bucket >= hp.e - c.window_length - rare_history AND f.bucket < hp.e - c.window_length
-         AND vpcflow.is_private_address(f.dstaddr)
-         AND (NOT internal_only OR vpcflow.is_private_address(f.srcaddr))
+        LEFT JOIN fleet_minutes m
+          ON m.dstport = hp.dstport
+         AND m.bucket >= hp.e - c.window_length - rare_history AND m.bucket < hp.e - c.window_length
         GROUP BY 1, 2
     ), tail AS (
         -- how improbable so many REJECTs are at the service's own rate
