@@ -48,10 +48,27 @@ trap 'exit 143' TERM INT HUP
 
 pass() { echo "PASS $*"; npass=$((npass + 1)); }
 fail() { echo "FAIL $*"; nfail=$((nfail + 1)); }
-# q NODE SQL...: psql on a node's database vpcflow, unaligned, stop on error
-q() {
-    local n=$1; shift
-    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[$n]}" -U postgres -d vpcflow "$@"
+# qdb NODE DB SQL...: psql on a node's database DB, unaligned, stop on error;
+# q NODE SQL...: the same on database vpcflow
+qdb() {
+    local n=$1 db=$2; shift 2
+    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[$n]}" -U postgres -d "$db" "$@"
+}
+q() { qdb "$1" vpcflow "${@:2}"; }
+# refused DESC WANT CMD...: CMD must fail, with WANT in its output
+refused() {
+    local desc=$1 want=$2 out; shift 2
+    if out=$("$@" 2>&1); then
+        fail "$desc: it succeeded: $out"
+    elif [[ "$out" == *"$want"* ]]; then
+        pass "$desc"
+    else
+        fail "$desc: $out"
+    fi
+}
+# load_routed SOURCE...: vpcflow-load --shards through the coordinator
+load_routed() {
+    "$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$@"
 }
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -103,8 +120,7 @@ srvopt=$(q coord -c "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'v
     fail "server options: $srvopt"
 
 # ---------------------------------------------------------------- loads
-if out=$("$LOADER" -q --shards -j 2 -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" \
-         "$WORK/tree" 2>&1); then
+if out=$(load_routed -q -j 2 "$WORK/tree" 2>&1); then
     pass "vpcflow-load --shards loads $nfiles files through the shard map"
 else
     fail "vpcflow-load --shards: $out"
@@ -120,7 +136,7 @@ misplaced=$(for n in s1 s2; do
 done | paste -sd+ | bc)
 [[ "$misplaced" == 0 ]] && pass "each shard holds only the flows of its own accounts" ||
     fail "$misplaced flows on a shard that does not own their account"
-if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/tree" 2>&1) &&
+if out=$(load_routed "$WORK/tree" 2>&1) &&
    [[ "$out" == *"0 loaded, $nfiles already loaded"* ]]; then
     pass "a second routed load is a no-op: exactly once per shard"
 else
@@ -128,23 +144,13 @@ else
 fi
 mkdir -p "$WORK/unplaced"
 head -n 20 "$WORK/gen.log" | sed 's/^\(2 \)[0-9]\{12\}/\1999999999999/' >"$WORK/unplaced/x.log"
-if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/unplaced" 2>&1); then
-    fail "a file of an unplaced account loaded: $out"
-elif [[ "$out" == *"account 999999999999 is not placed on any shard"* ]]; then
-    pass "a file of an unplaced account is refused, naming the account"
-else
-    fail "unplaced account: $out"
-fi
+refused "a file of an unplaced account is refused, naming the account" \
+    "account 999999999999 is not placed on any shard" load_routed "$WORK/unplaced"
 
 for n in s1 s2 single; do q "$n" -c 'SELECT vpcflow.refresh_rollups()' >/dev/null; done
 if [[ "${SHARD_STOP_AFTER_LOAD:-0}" == 1 ]]; then SHARD_KEEP=1; exit 0; fi
-if out=$(q coord -c 'SELECT vpcflow.refresh_rollups()' 2>&1); then
-    fail "refresh_rollups ran on the coordinator"
-elif [[ "$out" == *"runs on the shards"* ]]; then
-    pass "the coordinator refuses refresh_rollups (it runs on the shards)"
-else
-    fail "refresh_rollups on the coordinator: $out"
-fi
+refused "the coordinator refuses refresh_rollups (it runs on the shards)" \
+    "runs on the shards" q coord -c 'SELECT vpcflow.refresh_rollups()'
 
 # ---------------------------------------------------------------- same answers
 # compare NAME SQL: the rows (sorted) on the coordinator equal the single server's
@@ -314,13 +320,7 @@ fi
 # a load for a shard that is down fails those files, naming the shard; the rest loads
 acct_s2=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
 head -n 40 "$WORK/gen.log" | sed "s/^\(2 \)[0-9]\{12\}/\1$acct_s2/" >"$WORK/down.log"
-if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/down.log" 2>&1); then
-    fail "a load for a shard that is down succeeded"
-elif [[ "$out" == *"could not connect to shard s2"* ]]; then
-    pass "vpcflow-load names the shard that is down"
-else
-    fail "load with s2 down: $out"
-fi
+refused "vpcflow-load names the shard that is down" "could not connect to shard s2" load_routed "$WORK/down.log"
 cluster_start "$WORK/s2" "${PORT[s2]}" >/dev/null 2>&1 || fail "restart s2"
 
 # ---------------------------------------------------------------- add a shard, move an account
@@ -342,7 +342,7 @@ compare "Q1 after the move" "$Q1"
 compare "Q7 after the move" "$Q7"
 compare "view oncall_ingest_health after the move" "SELECT * FROM vpcflow.oncall_ingest_health"
 compare_topk "top_talkers after the move" "SELECT * FROM vpcflow.top_talkers(NULL, '$DAY_START', '$DAY_END', 10)"
-if out=$("$LOADER" --shards -d "host=127.0.0.1 port=${PORT[coord]} dbname=vpcflow user=postgres" "$WORK/tree/AWSLogs/$moved" 2>&1) &&
+if out=$(load_routed "$WORK/tree/AWSLogs/$moved" 2>&1) &&
    [[ "$out" == *" 0 loaded,"* ]]; then
     pass "re-sending the moved account's files loads nothing (its ingest log moved with it)"
 else
@@ -354,13 +354,8 @@ fi
 # refuses it.  Warm days on a shard are read through postgres_fdw like hot
 # ones; a day dropped by a shard's retention leaves the coordinator after
 # sync_shards.
-if out=$(q coord -c 'CALL vpcflow.run_maintenance()' 2>&1); then
-    fail "run_maintenance ran on the coordinator"
-elif [[ "$out" == *"runs on the shards"* ]]; then
-    pass "the coordinator refuses run_maintenance (it runs on the shards)"
-else
-    fail "run_maintenance on the coordinator: $out"
-fi
+refused "the coordinator refuses run_maintenance (it runs on the shards)" \
+    "runs on the shards" q coord -c 'CALL vpcflow.run_maintenance()'
 for n in s1 s3; do q "$n" -c 'CALL vpcflow.run_maintenance()' >/dev/null; done
 warm=$(for n in s1 s3; do q "$n" -c 'SELECT count(*) FROM vpcflow.warm_partitions'; done | paste -sd+ | bc)
 q coord -c 'SELECT vpcflow.sync_shards()' >/dev/null
@@ -387,10 +382,7 @@ got=$(q coord -c 'SELECT count(*) FROM vpcflow.flows' 2>&1)
 # tools/cluster.sh, living in database postgres) in database vpcflow.  The
 # schedule has one-minute resolution: wait at most 100 s for a finished
 # pass on each shard and a succeeded sync, then remove the jobs.
-cronq() {
-    local n=$1; shift
-    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[$n]}" -U postgres -d postgres "$@"
-}
+cronq() { qdb "$1" postgres "${@:2}"; }
 declare -A MARK JOB
 for n in s1 s2 s3; do
     MARK[$n]=$(q "$n" -c 'SELECT coalesce(max(log_id), 0) FROM vpcflow.maintenance_log')
