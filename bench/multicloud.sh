@@ -201,8 +201,8 @@ mb() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1048576 }'; }
 	echo "| plain COPY (CSV of the shared columns) + btree/BRIN | $(mb "$(stat -c %s "$DATA/gen/plain.csv")") | | $PLAIN | $(ratio "$PLAIN" "$(rate "${CPU[aws]}")")x | 1.00x | $PLAIN_WALL | $PLAIN_BYTES |"
 	echo
 	echo "Where the ingesting backend's CPU goes, microseconds per flow. File: reading it into memory"
-	echo "and its SHA-256 (pg_read_binary_file + sha256; ingest_file reads a file of up to 512 MB once,"
-	echo "hashing it as it reads). Index builds: REINDEX of the loaded partition. The rest: parsing,"
+	echo "and its SHA-256 (pg_read_binary_file + sha256; ingest_file hashes a file of lines as it reads"
+	echo "it, then parses it in chunks from a second read). Index builds: REINDEX of the loaded partition. The rest: parsing,"
 	echo "converting, inserting."
 	echo "Each part is measured apart, so the split is approximate:"
 	echo

@@ -148,6 +148,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(reader.error[0] != '\0');
 		FUZZ_CHECK(reader.js.line >= 1 && reader.js.line <= s.nlines);
 	}
+
+	/* the same bytes as a piece of GCP NDJSON (ingest reads files in pieces) */
+	s.rows = s.bad = 0;
+	rc = cloud_parse_lines(&reader, FLOW_PROVIDER_GCP, doc, s.len, on_row, on_bad, &s);
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	FUZZ_CHECK(reader.rows == s.rows && reader.bad == s.bad);
+	if (rc < 0)
+	{
+		FUZZ_CHECK(reader.error[0] != '\0');
+		FUZZ_CHECK(reader.js.line >= 1 && reader.js.line <= s.nlines);
+	}
+	if (cloud_is_ndjson(doc, s.len))
+	{
+		/* it found a whole object on the first line: it starts with '{' */
+		size_t		p = (s.len >= 3 && memcmp(doc, "\xef\xbb\xbf", 3) == 0) ? 3 : 0;
+
+		while (p < s.len && (doc[p] == ' ' || doc[p] == '\t' || doc[p] == '\r' || doc[p] == '\n'))
+			p++;
+		FUZZ_CHECK(p < s.len && doc[p] == '{');
+	}
 	free(doc);
 	return 0;
 }

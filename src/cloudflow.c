@@ -508,20 +508,30 @@ top_value(CloudReader *r, int level)
  * object: "{" ... "}" with nothing after it but blanks.
  */
 static bool
-first_line_is_object(const CloudReader *r)
+line_is_object(const char *b, size_t p, size_t len)
 {
-	const char *b = r->js.buf;
-	size_t		p = r->first_value;
 	const char *nl;
 	size_t		e;
 
-	if (p >= r->js.len || b[p] != '{')
+	if (p >= len || b[p] != '{')
 		return false;
-	nl = memchr(b + p, '\n', r->js.len - p);
-	e = nl ? (size_t) (nl - b) : r->js.len;
+	nl = memchr(b + p, '\n', len - p);
+	e = nl ? (size_t) (nl - b) : len;
 	while (e > p && (b[e - 1] == ' ' || b[e - 1] == '\t' || b[e - 1] == '\r'))
 		e--;
 	return e > p + 1 && b[e - 1] == '}';
+}
+
+bool
+cloud_is_ndjson(const char *buf, size_t len)
+{
+	size_t		p = 0;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		p = 3;
+	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' || buf[p] == '\r'))
+		p++;
+	return line_is_object(buf, p, len);
 }
 
 /*
@@ -561,9 +571,27 @@ skip_broken_line(CloudReader *r, size_t start)
 	return true;
 }
 
+static int	parse_document(CloudReader *r, int provider, const char *buf, size_t len,
+						   size_t resume_at, bool lines, CloudRowFn row_fn, CloudBadFn bad_fn,
+						   void *arg);
+
 int
 cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 			size_t resume_at, CloudRowFn row_fn, CloudBadFn bad_fn, void *arg)
+{
+	return parse_document(r, provider, buf, len, resume_at, false, row_fn, bad_fn, arg);
+}
+
+int
+cloud_parse_lines(CloudReader *r, int provider, const char *buf, size_t len,
+				  CloudRowFn row_fn, CloudBadFn bad_fn, void *arg)
+{
+	return parse_document(r, provider, buf, len, 0, true, row_fn, bad_fn, arg);
+}
+
+static int
+parse_document(CloudReader *r, int provider, const char *buf, size_t len,
+			   size_t resume_at, bool lines, CloudRowFn row_fn, CloudBadFn bad_fn, void *arg)
 {
 	bool		ndjson;
 
@@ -587,7 +615,7 @@ cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 		cf_azure_tuple_lines(r);
 		return 0;
 	}
-	ndjson = first_line_is_object(r);
+	ndjson = lines || line_is_object(r->js.buf, r->first_value, r->js.len);
 	for (;;)
 	{
 		json_skip_ws(&r->js);

@@ -109,4 +109,19 @@ typedef struct CloudReader
 extern int	cloud_parse(CloudReader *r, int provider, const char *buf, size_t len,
 						size_t resume_at, CloudRowFn row_fn, CloudBadFn bad_fn, void *arg);
 
+/*
+ * True when buf (the start of a document) holds one whole JSON object on
+ * its first line: NDJSON, whose entries can be read a piece at a time.
+ */
+extern bool cloud_is_ndjson(const char *buf, size_t len);
+
+/*
+ * A piece of an NDJSON document (whole lines, as cloud_is_ndjson found it):
+ * read like cloud_parse, each line an entry, even when the piece's first
+ * line is malformed.  js.line and the lines handed to the callbacks count
+ * from 1 at buf.
+ */
+extern int	cloud_parse_lines(CloudReader *r, int provider, const char *buf, size_t len,
+							  CloudRowFn row_fn, CloudBadFn bad_fn, void *arg);
+
 #endif							/* VPCFLOW_CLOUDFLOW_H */

@@ -58,6 +58,7 @@ typedef struct Ingest
 	int64		errors;
 	int64		bytes_read;
 	uint64		line_no;
+	size_t		line_base;		/* lines before the piece of NDJSON being read */
 	FlowRow    *row;			/* scratch row for JSON documents */
 	TimestampTz min_start;
 	TimestampTz max_start;
@@ -142,21 +143,38 @@ resolve_path(const char *given)
 /* ---------- the file ---------- */
 
 /*
- * Files up to this size are read into memory once: hashed as each chunk
- * arrives (still in cache), then parsed from memory.  Reading a file twice
- * (once to hash it, once to parse it) cost a seventh of a GCP load's CPU;
- * JSON documents are held whole anyway.  Larger files stream twice, so a
- * huge text file never needs its size in memory.
+ * A file is read twice when its records are lines (AWS text, GCP NDJSON):
+ * once for its SHA-256, then a chunk at a time to parse it, through one
+ * buffer that stays in cache.  Reading such a file into memory whole
+ * faulted in its size of fresh pages, a tenth of a GCP load's CPU; the
+ * second read of bytes in the page cache costs a third of that.  The file
+ * must not change in between (file_unchanged).  A gzip file, or a JSON
+ * document needed whole, up to this size is read once: kept as it is
+ * hashed, then parsed from memory.
  */
 #define WHOLE_FILE_MAX	((int64) 512 * 1024 * 1024)
 
+/* Whether a file starting with first[0..n) is parsed as lines, in chunks. */
+static bool
+parsed_in_chunks(const char *first, size_t n, int provider)
+{
+	if (n >= 2 && (uint8) first[0] == 0x1f && (uint8) first[1] == 0x8b)
+		return false;			/* gzip: kept compressed, inflated from memory */
+	if (provider == 0)
+		provider = cloud_detect(first, n);
+	if (provider == FLOW_PROVIDER_GCP)
+		return cloud_is_ndjson(first, n);
+	return provider <= FLOW_PROVIDER_AWS && !flow_envelope_detect(first, n);
+}
+
 /*
  * SHA-256 and size of a server file; *whole gets its bytes (and
- * *wholelen their number) when it is small enough to keep, else NULL.
+ * *wholelen their number) when they are to be kept, else NULL; *seen is
+ * the file's stat, to tell later whether it changed.
  */
 static void
-hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
-		  char **whole, size_t *wholelen)
+hash_file(const char *path, const char *given, int provider, uint8 *digest, int64 *size,
+		  char **whole, size_t *wholelen, struct stat *seen)
 {
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	char	   *buf;
@@ -166,7 +184,7 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 	bool		keep;
 	int			fd;
 	struct stat st;
-	ssize_t		n;
+	ssize_t		n = 0;
 
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
 	if (fd < 0)
@@ -181,11 +199,11 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a regular file", given)));
-	*size = st.st_size;
+	*seen = st;
+	/* one chunk first: what it holds decides whether the file is kept */
 	keep = st.st_size <= WHOLE_FILE_MAX;
-	/* room for the whole file and one more chunk: growth shows as a short read */
-	cap = keep ? (size_t) st.st_size + READ_CHUNK : READ_CHUNK;
-	buf = palloc_extended(cap, MCXT_ALLOC_HUGE);
+	cap = READ_CHUNK;
+	buf = palloc(cap);
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256");
 	for (;;)
@@ -193,8 +211,8 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 		CHECK_FOR_INTERRUPTS();
 		if (keep && cap - have < READ_CHUNK)
 		{
-			/* the file grew while it was read (an appended blob) */
-			cap = Max(cap * 2, have + READ_CHUNK);
+			/* room for the whole file and a chunk: growth shows as a short read */
+			cap = Max(cap * 2, Max(have, (size_t) st.st_size) + READ_CHUNK);
 			if (cap > MaxAllocHugeSize)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -207,6 +225,8 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 			break;
 		if (pg_cryptohash_update(ctx, (uint8 *) at, n) < 0)
 			elog(ERROR, "could not compute SHA-256");
+		if (have == 0 && keep && parsed_in_chunks(buf, n, provider))
+			keep = false;		/* lines: parsed in chunks, from the file */
 		have += n;
 	}
 	if (n < 0)
@@ -217,6 +237,7 @@ hash_file(const char *path, const char *given, uint8 *digest, int64 *size,
 		elog(ERROR, "could not compute SHA-256");
 	pg_cryptohash_free(ctx);
 	CloseTransientFile(fd);
+	*size = (int64) have;
 	if (keep)
 	{
 		*whole = buf;
@@ -431,7 +452,7 @@ cloud_row(void *arg, FlowRow *row, const char *raw, size_t rawlen, size_t line)
 {
 	Ingest	   *st = (Ingest *) arg;
 
-	st->line_no = line;
+	st->line_no = st->line_base + line;
 	store_row(st, row, raw, Min(rawlen, (size_t) vpcflow_max_line_length));
 }
 
@@ -442,7 +463,7 @@ cloud_bad(void *arg, const char *raw, size_t rawlen, size_t line, const char *fi
 	Ingest	   *st = (Ingest *) arg;
 	FlowError	err = {.field = field, .column = 0};
 
-	st->line_no = line;
+	st->line_no = st->line_base + line;
 	quarantine_line(st, raw, Min(rawlen, (size_t) vpcflow_max_line_length),
 					field ? psprintf("field %s: %s", field, message) : pstrdup(message),
 					&err);
@@ -504,9 +525,84 @@ blob_note_end(Ingest *st, const char *doc, size_t end)
 		elog(ERROR, "could not update vpcflow.ingest_log");
 }
 
+static void
+bad_cloud_json(Ingest *st, int provider, CloudReader *r)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid %s flow-log JSON in %s line %zu: %s",
+					flow_label_name(FK_PROVIDER, provider), st->path,
+					st->line_base + r->js.line, r->error)));
+}
+
+/*
+ * GCP NDJSON that is not plain bytes in memory (a file, gzip) is read a
+ * chunk at a time, each piece parsed up to its last newline: the buffer
+ * stays in cache, and memory is bounded by the longest line rather than
+ * the file.
+ */
+static void
+read_cloud_lines(Ingest *st, IngestInput *in, const char *first, size_t have, CloudReader *r)
+{
+	size_t		cap = Max(2 * (size_t) READ_CHUNK, have + READ_CHUNK);
+	char	   *buf = palloc(cap);
+	bool		eof = false;
+
+	memcpy(buf, first, have);
+	for (;;)
+	{
+		size_t		piece = have;
+
+		if (!eof)
+		{
+			size_t		n;
+
+			if (cap - have < READ_CHUNK)
+			{
+				/* a line longer than the buffer: it grows as a document would */
+				if (cap >= MaxAllocHugeSize / 2)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("line %zu of \"%s\" is too long",
+									st->line_base + 1, st->path)));
+				cap *= 2;
+				buf = repalloc_huge(buf, cap);
+			}
+			n = input_read(in, buf + have, cap - have);
+			st->bytes_read += n;
+			have += n;
+			eof = (n == 0);
+			/* whole lines only, until the end */
+			for (piece = have; !eof && piece > 0 && buf[piece - 1] != '\n'; piece--)
+				;
+			if (piece == 0 && !eof)
+				continue;
+		}
+		if (piece > 0)
+		{
+			const char *p = buf;
+			const char *end = buf + piece;
+
+			if (cloud_parse_lines(r, FLOW_PROVIDER_GCP, buf, piece, cloud_row, cloud_bad, st) < 0)
+				bad_cloud_json(st, FLOW_PROVIDER_GCP, r);
+			while ((p = memchr(p, '\n', end - p)) != NULL)
+			{
+				st->line_base++;
+				p++;
+			}
+		}
+		if (eof)
+			break;
+		memmove(buf, buf + piece, have - piece);
+		have -= piece;
+	}
+	pfree(buf);
+}
+
 /*
  * A GCP or Azure document: read it whole (as JSON envelopes are), then
- * each entry or flow tuple becomes a row, or goes to quarantine.
+ * each entry or flow tuple becomes a row, or goes to quarantine.  GCP
+ * NDJSON from a file is read in chunks instead.
  */
 static void
 read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
@@ -518,6 +614,12 @@ read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 	/* plain bytes already in memory are parsed where they are */
 	if (st->bytes_read == (int64) have && input_plain_memory(in, &doc, &have))
 		st->bytes_read = (int64) have;
+	else if (provider == FLOW_PROVIDER_GCP && cloud_is_ndjson(first, have))
+	{
+		read_cloud_lines(st, in, first, have, r);
+		pfree(r);
+		return;
+	}
 	else
 	{
 		/* a plain file's size is known: one buffer, no regrowing and copying */
@@ -531,11 +633,7 @@ read_cloud(Ingest *st, IngestInput *in, char *first, size_t have, int provider)
 	if (cloud_parse(r, provider, doc, have,
 					provider == FLOW_PROVIDER_GCP ? 0 : blob_resume_offset(st, doc, have),
 					cloud_row, cloud_bad, st) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid %s flow-log JSON in %s line %zu: %s",
-						flow_label_name(FK_PROVIDER, provider), st->path,
-						r->js.line, r->error)));
+		bad_cloud_json(st, provider, r);
 	if (r->skipped_records > 0)
 		ereport(NOTICE,
 				(errmsg("%s: skipped its first %zu records, loaded from an earlier copy of the blob",
@@ -626,6 +724,31 @@ read_lines(Ingest *st, IngestInput *in)
 	}
 	pfree(buf);
 	pfree(row);
+}
+
+/*
+ * A file read twice (hashed, then parsed) must be the same file with the
+ * same bytes both times, or the SHA-256 claimed would not be that of the
+ * rows loaded: same inode, size and modification time as when it was
+ * hashed, and no more bytes read than were hashed.
+ */
+static void
+check_unchanged(const char *path, const char *given, const struct stat *seen, int64 hashed)
+{
+	struct stat now;
+
+	if (stat(path, &now) < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", given)));
+	if (now.st_dev != seen->st_dev || now.st_ino != seen->st_ino ||
+		now.st_size != seen->st_size || now.st_size != hashed ||
+		now.st_mtim.tv_sec != seen->st_mtim.tv_sec ||
+		now.st_mtim.tv_nsec != seen->st_mtim.tv_nsec)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("file \"%s\" changed while it was loaded; nothing was loaded from it", given),
+				 errhint("Load it again once it is complete.")));
 }
 
 /* Claim the file's checksum; false if a committed load already has it. */
@@ -743,6 +866,7 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 	bool		loaded;
 	char	   *whole = NULL;
 	size_t		wholelen = 0;
+	struct stat seen = {0};
 
 	if (strcmp(on_error, "quarantine") == 0)
 		st->quarantine = true;
@@ -792,7 +916,7 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 
 	if (path != NULL)
 	{
-		hash_file(path, name, digest, &size, &whole, &wholelen);
+		hash_file(path, name, st->provider, digest, &size, &whole, &wholelen, &seen);
 		/* a file read whole loads from memory, as bytes a client sent */
 		data = whole;
 		datalen = wholelen;
@@ -815,6 +939,8 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 		in = data != NULL ? input_open_memory(data, datalen, name) : input_open_file(path, name);
 		read_lines(st, in);
 		input_close(in);
+		if (data == NULL)
+			check_unchanged(path, name, &seen, size);
 
 		store_writer_finish(st->writer);
 		seconds = (double) (GetCurrentTimestamp() - t0) / USECS_PER_SEC;

@@ -21,7 +21,7 @@ LANGUAGE sql AS $$
     SELECT jsonb_strip_nulls(to_jsonb(r) - 'ingest_id')
 $$;
 
-SELECT plan(48);
+SELECT plan(53);
 
 -- ---------------------------------------------------------------- the label type
 SELECT is(('azure-vnet'::vpcflow.cloud_provider)::text, 'azure-vnet', 'cloud_provider reads and prints its labels');
@@ -247,6 +247,58 @@ SELECT results_eq(
 SELECT is((SELECT count(*) FROM vpcflow.flows_enriched WHERE provider IN ('gcp', 'azure-nsg', 'azure-vnet')),
     (SELECT count(*) FROM vpcflow.flows WHERE provider IN ('gcp', 'azure-nsg', 'azure-vnet')),
     'flows_enriched carries the GCP and Azure rows too');
+
+-- ---------------------------------------------------------------- GCP NDJSON read in chunks
+-- ingest_file parses a GCP NDJSON file a piece at a time (2 MB, cut at a
+-- newline); ingest_data holds the same bytes whole.  6000 entries (about
+-- 4 MB) with a truncated line, a bad address and a 3 MB line: both paths
+-- must store the same rows and quarantine the same lines, by the file's
+-- own line numbers.
+CREATE TEMP TABLE gcp_lines AS
+SELECT i, CASE
+       WHEN i = 2500 THEN left(line, 200)
+       WHEN i = 4100 THEN replace(line, '"10.128.0.2"', '"10.128.0.999"')
+       WHEN i = 5000 THEN replace(line, '"jsonPayload":{', '"jsonPayload":{"padding":"' || repeat('x', 3000000) || '",')
+       ELSE line END AS line
+FROM (SELECT i, replace(replace(pg_temp.head('gcp-both-ends.ndjson', 1), '"t1"', '"g' || i || '"'),
+                        '"1200"', '"' || i || '"') AS line
+      FROM generate_series(1, 6000) i) s;
+DO $$ BEGIN
+    EXECUTE format('COPY (SELECT line FROM gcp_lines ORDER BY i) TO %L',
+                   current_setting('data_directory') || '/vpcflow_testdata/gen-chunks.ndjson');
+END $$;
+
+SELECT cmp_ok((SELECT size FROM pg_stat_file('vpcflow_testdata/gen-chunks.ndjson')), '>', 4000000::bigint,
+    'the generated GCP file spans more than one 2 MB piece');
+
+CREATE TEMP TABLE chunk_loads AS
+SELECT 'file' AS path, l.* FROM vpcflow.ingest_file('vpcflow_testdata/gen-chunks.ndjson') l
+UNION ALL
+SELECT 'memory', l.* FROM vpcflow.ingest_data('gen-chunks-memory.ndjson',
+    pg_read_binary_file('vpcflow_testdata/gen-chunks.ndjson') || '\x0a'::bytea) l;
+
+SELECT results_eq($$SELECT path, rows, errors FROM chunk_loads ORDER BY path$$,
+    $$VALUES ('file'::text, 5997::bigint, 3::bigint), ('memory', 5997, 3)$$,
+    'GCP in chunks: the file and the same bytes in memory store the same counts');
+
+SELECT is((SELECT array_agg(line_no ORDER BY line_no) FROM vpcflow.ingest_errors
+           WHERE ingest_id = (SELECT ingest_id FROM chunk_loads WHERE path = 'file')),
+    ARRAY[2500, 4100, 5000]::bigint[],
+    'GCP in chunks: quarantined lines keep the file''s line numbers across pieces');
+
+SELECT results_eq(
+    $$SELECT line_no, field, message, md5(raw_line) FROM vpcflow.ingest_errors
+      WHERE ingest_id = (SELECT ingest_id FROM chunk_loads WHERE path = 'file') ORDER BY line_no$$,
+    $$SELECT line_no, field, message, md5(raw_line) FROM vpcflow.ingest_errors
+      WHERE ingest_id = (SELECT ingest_id FROM chunk_loads WHERE path = 'memory') ORDER BY line_no$$,
+    'GCP in chunks: the same quarantine records as the whole-document read');
+
+SELECT results_eq(
+    $$SELECT pg_temp.j(f)::text FROM vpcflow.flows f
+      WHERE ingest_id = (SELECT ingest_id FROM chunk_loads WHERE path = 'file') ORDER BY 1$$,
+    $$SELECT pg_temp.j(f)::text FROM vpcflow.flows f
+      WHERE ingest_id = (SELECT ingest_id FROM chunk_loads WHERE path = 'memory') ORDER BY 1$$,
+    'GCP in chunks: the same rows as the whole-document read');
 
 SELECT * FROM finish();
 ROLLBACK;
