@@ -23,6 +23,8 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
 #include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -751,6 +753,29 @@ check_unchanged(const char *path, const char *given, const struct stat *seen, in
 				 errhint("Load it again once it is complete.")));
 }
 
+/*
+ * vpcflow.debug_pause_after_hash: wait (as pg_sleep does, so the session
+ * shows wait_event PgSleep) for tests that change a file between its reads.
+ */
+static void
+pause_after_hash(void)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												  vpcflow_debug_pause_after_hash);
+
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+
+		CHECK_FOR_INTERRUPTS();
+		if (ms <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
+						 WAIT_EVENT_PG_SLEEP);
+		ResetLatch(MyLatch);
+	}
+}
+
 /* Claim the file's checksum; false if a committed load already has it. */
 static bool
 claim_file(Ingest *st, const char *given, const uint8 *digest, int64 size,
@@ -917,6 +942,8 @@ ingest_run(FunctionCallInfo fcinfo, const char *name, const char *path,
 	if (path != NULL)
 	{
 		hash_file(path, name, st->provider, digest, &size, &whole, &wholelen, &seen);
+		if (vpcflow_debug_pause_after_hash > 0)
+			pause_after_hash();
 		/* a file read whole loads from memory, as bytes a client sent */
 		data = whole;
 		datalen = wholelen;

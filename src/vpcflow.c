@@ -14,6 +14,7 @@ PG_MODULE_MAGIC;
 char	   *vpcflow_ingest_directory = NULL;
 int			vpcflow_max_line_length = 1024 * 1024;
 int			vpcflow_max_partitions_per_load = 100;
+int			vpcflow_debug_pause_after_hash = 0;
 
 void		_PG_init(void);
 
@@ -47,6 +48,15 @@ _PG_init(void)
 							100, 1, 10000,
 							PGC_USERSET,
 							0,
+							NULL, NULL, NULL);
+	/* a developer option, like pre_auth_delay: opens the window tests need */
+	DefineCustomIntVariable("vpcflow.debug_pause_after_hash",
+							"Pause after ingest_file hashes a file, before it parses it (tests).",
+							NULL,
+							&vpcflow_debug_pause_after_hash,
+							0, 0, 60 * 1000,
+							PGC_SUSET,
+							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("vpcflow");
 }

@@ -20,6 +20,7 @@
 extern char *vpcflow_ingest_directory;
 extern int	vpcflow_max_line_length;
 extern int	vpcflow_max_partitions_per_load;
+extern int	vpcflow_debug_pause_after_hash;
 
 /* awsid.c: build a vpcflow.awsid datum from an id's text */
 extern Datum awsid_from_cstring_len(const char *s, size_t len);
