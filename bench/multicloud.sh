@@ -19,6 +19,10 @@
 #   plain COPY   COPY ... (FORMAT csv) of the shared columns into a typed
 #                table, then the same index set (btree srcaddr, dstaddr,
 #                BRIN start), measured the same way
+#   second file  a file of other flows of the same day (seed + 1) loaded
+#                after the first, into the day as it left it (attached,
+#                indexes in place, so each row is inserted into them); the
+#                plain COPY of its CSV into the indexed table beside it
 # The cluster runs with max_parallel_maintenance_workers = 0, so index
 # builds happen in the backend and its CPU time is the whole cost.  The
 # ingest's CPU is split, approximately, into the file (read into memory
@@ -44,7 +48,7 @@ while [ $# -gt 0 ]; do
 		--reps) REPS=$2; shift 2 ;;
 		--port) PORT=$2; shift 2 ;;
 		--out) OUT=$2; shift 2 ;;
-		-h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) echo "multicloud.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -82,7 +86,9 @@ runuser -u postgres -- "$PGBIN/initdb" -D "$DATA" -A trust -U postgres >/dev/nul
 log "generate $FLOWS flows (seed $SEED)"
 mkdir -p "$DATA/gen"
 python3 "$ROOT/bench/gen_multicloud.py" --flows "$FLOWS" --seed "$SEED" --out "$DATA/gen"
-chown -R postgres "$DATA/gen"
+# the same day again, other flows: a second file into a day that is attached and indexed
+python3 "$ROOT/bench/gen_multicloud.py" --flows "$FLOWS" --seed "$((SEED + 1))" --out "$DATA/gen2"
+chown -R postgres "$DATA/gen" "$DATA/gen2"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -l "$BASE/server.log" -w -o \
 	"-p $PORT -k $BASE -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=8GB -c checkpoint_timeout=30min -c max_parallel_maintenance_workers=0" \
 	start >/dev/null
@@ -110,7 +116,7 @@ fi
 # utime + stime of /proc/self/stat count the same in 10 ms ticks
 CPU_FN="CREATE FUNCTION pg_temp.cpu() RETURNS float8 LANGUAGE sql AS \$\$
     SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::float8 / 1e9 \$\$"
-declare -A CPU WALL SHA IDX
+declare -A CPU WALL SHA IDX INTO
 for entry in "${FILES[@]}"; do
 	fmt=${entry%%:*} file=${entry#*:}
 	for rep in $(seq 1 "$REPS"); do
@@ -149,7 +155,15 @@ for entry in "${FILES[@]}"; do
 		SELECT pg_temp.cpu() - :c0;
 	SQL
 	)
-	log "ingest $fmt: ${CPU[$fmt]} s CPU (best), ${BYTES[$fmt]} B/flow; SHA-256 ${SHA[$fmt]} s, index builds ${IDX[$fmt]} s"
+	# a second file of the same day, into its partition as the first left it
+	INTO[$fmt]=$(psql_ -d "$db" <<-SQL
+		$CPU_FN;
+		SELECT pg_temp.cpu() AS c0 \\gset
+		SELECT pg_temp.cpu() - :c0 FROM vpcflow.ingest_file('gen2/$file') WHERE rows = $FLOWS;
+	SQL
+	)
+	[ -n "${INTO[$fmt]}" ] || { echo "second ingest of $file did not load $FLOWS rows" >&2; exit 1; }
+	log "ingest $fmt: ${CPU[$fmt]} s CPU (best), ${BYTES[$fmt]} B/flow; SHA-256 ${SHA[$fmt]} s, index builds ${IDX[$fmt]} s; into the indexed day ${INTO[$fmt]} s"
 done
 
 psql_ -d postgres -c "CREATE DATABASE b_plain"
@@ -171,6 +185,14 @@ IFS='|' read -r plain_secs plain_cpu < <(psql_ -d b_plain <<-SQL
 	SELECT pg_temp.t(), pg_temp.cpu() - :c0;
 SQL
 )
+plain_into_cpu=$(psql_ -d b_plain <<-SQL
+	$CPU_FN;
+	SELECT pg_temp.cpu() AS c0 \\gset
+	COPY plain FROM '$DATA/gen2/plain.csv' (FORMAT csv);
+	SELECT pg_temp.cpu() - :c0;
+SQL
+)
+PLAIN_INTO=$(awk -v r="$FLOWS" -v s="$plain_into_cpu" 'BEGIN { printf "%.0f", r / s }')
 PLAIN=$(awk -v r="$FLOWS" -v s="$plain_cpu" 'BEGIN { printf "%.0f", r / s }')
 PLAIN_WALL=$(awk -v r="$FLOWS" -v s="$plain_secs" 'BEGIN { printf "%.0f", r / s }')
 PLAIN_BYTES=$(psql_ -d b_plain -c "SELECT round(pg_total_relation_size('plain')::numeric / $FLOWS, 1)")
@@ -188,17 +210,17 @@ mb() { awk -v s="$1" 'BEGIN { printf "%.1f", s / 1048576 }'; }
 	echo "CPU-second of that process or backend; wall-clock rates are shown beside them. Machine load"
 	echo "at the end: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)."
 	echo
-	echo "| input | file MB | parse only flows per CPU-s | ingest_file flows per CPU-s | vs AWS text ingest | vs plain COPY | ingest_file flows/s wall | store B/flow |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| input | file MB | parse only flows per CPU-s | ingest_file flows per CPU-s | vs AWS text ingest | vs plain COPY | ingest_file flows/s wall | store B/flow | a second file into the indexed day, flows per CPU-s |"
+	echo "|---|---|---|---|---|---|---|---|---|"
 	for entry in "${FILES[@]}"; do
 		fmt=${entry%%:*}
 		r=$(rate "${CPU[$fmt]}")
-		echo "| $fmt | $(mb "${SIZE[$fmt]}") | ${PARSE[$fmt]} | $r | $(ratio "$r" "$(rate "${CPU[aws]}")")x | $(ratio "$r" "$PLAIN")x | $(rate "${WALL[$fmt]}") | ${BYTES[$fmt]} |"
+		echo "| $fmt | $(mb "${SIZE[$fmt]}") | ${PARSE[$fmt]} | $r | $(ratio "$r" "$(rate "${CPU[aws]}")")x | $(ratio "$r" "$PLAIN")x | $(rate "${WALL[$fmt]}") | ${BYTES[$fmt]} | $(rate "${INTO[$fmt]}") |"
 	done
 	if [ -n "$JSONC_RATE" ]; then
-		echo "| gcp, json-c instead (tree per entry, typed fields looked up) | $(mb "${SIZE[gcp]}") | $JSONC_RATE | | | | | |"
+		echo "| gcp, json-c instead (tree per entry, typed fields looked up) | $(mb "${SIZE[gcp]}") | $JSONC_RATE | | | | | | |"
 	fi
-	echo "| plain COPY (CSV of the shared columns) + btree/BRIN | $(mb "$(stat -c %s "$DATA/gen/plain.csv")") | | $PLAIN | $(ratio "$PLAIN" "$(rate "${CPU[aws]}")")x | 1.00x | $PLAIN_WALL | $PLAIN_BYTES |"
+	echo "| plain COPY (CSV of the shared columns) + btree/BRIN | $(mb "$(stat -c %s "$DATA/gen/plain.csv")") | | $PLAIN | $(ratio "$PLAIN" "$(rate "${CPU[aws]}")")x | 1.00x | $PLAIN_WALL | $PLAIN_BYTES | $PLAIN_INTO |"
 	echo
 	echo "Where the ingesting backend's CPU goes, microseconds per flow. File: reading it into memory"
 	echo "and its SHA-256 (pg_read_binary_file + sha256; ingest_file hashes a file of lines as it reads"
