@@ -525,13 +525,7 @@ line_is_object(const char *b, size_t p, size_t len)
 bool
 cloud_is_ndjson(const char *buf, size_t len)
 {
-	size_t		p = 0;
-
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		p = 3;
-	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' || buf[p] == '\r'))
-		p++;
-	return line_is_object(buf, p, len);
+	return line_is_object(buf, json_first_value(buf, len), len);
 }
 
 /*
@@ -714,13 +708,9 @@ tuple_line_provider(const char *s, size_t len)
 int
 cloud_detect(const char *buf, size_t len)
 {
-	size_t		p = 0;
 	size_t		n = len < 65536 ? len : 65536;
+	size_t		p = json_first_value(buf, n);
 
-	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		p = 3;
-	while (p < n && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' || buf[p] == '\r'))
-		p++;
 	if (p >= n)
 		return 0;
 	if (buf[p] != '{' && buf[p] != '[')

@@ -262,12 +262,8 @@ top_object(FlowEnvelope *e, int level, char *out, size_t outcap, size_t *outlen)
 bool
 flow_envelope_detect(const char *buf, size_t len)
 {
-	size_t		p = 0;
+	size_t		p = json_first_value(buf, len);
 
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		p = 3;
-	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' || buf[p] == '\r'))
-		p++;
 	return p < len && (buf[p] == '{' || buf[p] == '[');
 }
 

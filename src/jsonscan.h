@@ -64,6 +64,20 @@ extern int	json_unexpected(JsonScan *js, const char *expected);
 
 extern void json_skip_ws_slow(JsonScan *js);
 
+/* Offset of a document's first value: after a UTF-8 byte order mark and blanks. */
+static inline size_t
+json_first_value(const char *buf, size_t len)
+{
+	size_t		p = 0;
+
+	if (len >= 3 && (unsigned char) buf[0] == 0xef && (unsigned char) buf[1] == 0xbb &&
+		(unsigned char) buf[2] == 0xbf)
+		p = 3;
+	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\n' || buf[p] == '\r'))
+		p++;
+	return p;
+}
+
 /* Skip blanks; inline, as compact JSON mostly has none. */
 static inline void
 json_skip_ws(JsonScan *js)
