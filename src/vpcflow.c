@@ -48,5 +48,6 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+	shard_pushdown_init();
 	MarkGUCPrefixReserved("vpcflow");
 }
