@@ -19,7 +19,7 @@ OBJS        = $(PURE_OBJS) \
               src/anonymize.o src/anomaly.o src/warm_build.o src/warm_catchup.o src/warm_fdw.o \
               src/warm_archive.o
 # partial aggregates on postgres_fdw shards (needs libpq-fe.h and libpq)
-OBJS       += src/shard_pushdown.o
+OBJS       += src/shard_pushdown.o src/shard_pushdown_exec.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.

@@ -29,8 +29,6 @@
  */
 #include "postgres.h"
 
-#include "libpq-fe.h"
-
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
@@ -67,48 +65,20 @@
 #include "utils/syscache.h"
 
 #include "vpcflow.h"
-
-/* postgres_fdw's exported functions (contrib/postgres_fdw/postgres_fdw.h, PG 15) */
-typedef struct PgFdwConnState PgFdwConnState;	/* opaque here */
-typedef PGconn *(*GetConnection_fn) (UserMapping *user, bool will_prep_stmt,
-									 PgFdwConnState **state);
-typedef void (*ReleaseConnection_fn) (PGconn *conn);
-typedef unsigned int (*GetCursorNumber_fn) (PGconn *conn);
-typedef PGresult *(*pgfdw_exec_query_fn) (PGconn *conn, const char *query,
-										  PgFdwConnState *state);
-typedef void (*pgfdw_report_error_fn) (int elevel, PGresult *res, PGconn *conn,
-									   bool clear, const char *sql);
-typedef bool (*is_foreign_expr_fn) (PlannerInfo *root, RelOptInfo *baserel, Expr *expr);
-typedef bool (*is_shippable_fn) (Oid objectId, Oid classId, void *fpinfo);
-typedef int (*set_transmission_modes_fn) (void);
-typedef void (*reset_transmission_modes_fn) (int nestlevel);
-
-static struct
-{
-	bool		loaded;
-	GetConnection_fn GetConnection;
-	ReleaseConnection_fn ReleaseConnection;
-	GetCursorNumber_fn GetCursorNumber;
-	pgfdw_exec_query_fn exec_query;
-	pgfdw_report_error_fn report_error;
-	is_foreign_expr_fn is_foreign_expr;
-	is_shippable_fn is_shippable;
-	set_transmission_modes_fn set_transmission_modes;
-	reset_transmission_modes_fn reset_transmission_modes;
-	GetForeignUpperPaths_function upper_paths;	/* postgres_fdw's own */
-}			pgfdw;
+#include "shard_pushdown.h"
 
 #define PGFDW_LIB "$libdir/postgres_fdw"
-#define PUSHDOWN_NAME "ShardPartialAgg"
-/* postgres_fdw's defaults (server options fdw_tuple_cost, fetch_size) */
+/* postgres_fdw's default (server option fdw_tuple_cost) */
 #define DEFAULT_FDW_TUPLE_COST 0.01
-#define DEFAULT_FETCH_SIZE 100
+
+/* postgres_fdw's functions, loaded by load_postgres_fdw() */
+ShardPgFdw	pgfdw;
 
 bool		vpcflow_partial_agg_pushdown = true;
 
 static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
 
-static void
+void
 load_postgres_fdw(void)
 {
 	PGFunction	handler;
@@ -122,6 +92,7 @@ load_postgres_fdw(void)
 	LOAD(ReleaseConnection, "ReleaseConnection");
 	LOAD(GetCursorNumber, "GetCursorNumber");
 	LOAD(exec_query, "pgfdw_exec_query");
+	LOAD(get_result, "pgfdw_get_result");
 	LOAD(report_error, "pgfdw_report_error");
 	LOAD(is_foreign_expr, "is_foreign_expr");
 	LOAD(is_shippable, "is_shippable");
@@ -666,7 +637,6 @@ deparse_partial_agg_query(PlannerInfo *root, RelOptInfo *rel, PathTarget *target
 
 static Plan *plan_partial_agg(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 							  List *tlist, List *clauses, List *custom_plans);
-static Node *create_partial_agg_state(CustomScan *cscan);
 
 static const CustomPathMethods partial_agg_path_methods = {
 	.CustomName = PUSHDOWN_NAME,
@@ -675,10 +645,10 @@ static const CustomPathMethods partial_agg_path_methods = {
 
 static const CustomScanMethods partial_agg_scan_methods = {
 	.CustomName = PUSHDOWN_NAME,
-	.CreateCustomScanState = create_partial_agg_state,
+	.CreateCustomScanState = shard_pushdown_create_state,	/* shard_pushdown_exec.c */
 };
 
-static double
+double
 server_option_real(ForeignServer *server, const char *name, double dflt)
 {
 	ListCell   *lc;
@@ -823,246 +793,6 @@ pushdown_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 	pgfdw.upper_paths(root, stage, input_rel, output_rel, extra);
 	if (stage == UPPERREL_PARTIAL_GROUP_AGG && vpcflow_partial_agg_pushdown)
 		add_partial_agg_path(root, input_rel, output_rel, (GroupPathExtraData *) extra);
-}
-
-/* ---------------------------------------------------------------- execution */
-
-typedef struct PartialAggState
-{
-	CustomScanState css;
-	char	   *sql;
-	Oid			serverid;
-	Oid			userid;
-	int			fetch_size;
-	PGconn	   *conn;
-	PgFdwConnState *connstate;
-	unsigned int cursor;
-	bool		cursor_open;
-	bool		eof;
-	PGresult   *res;			/* current batch (malloc'd by libpq) */
-	int			nrows;
-	int			row;
-	FmgrInfo   *infuncs;
-	Oid		   *ioparams;
-	int32	   *typmods;
-	MemoryContext row_cxt;
-	MemoryContextCallback cleanup;
-} PartialAggState;
-
-static void begin_partial_agg(CustomScanState *node, EState *estate, int eflags);
-static TupleTableSlot *exec_partial_agg(CustomScanState *node);
-static void end_partial_agg(CustomScanState *node);
-static void rescan_partial_agg(CustomScanState *node);
-static void explain_partial_agg(CustomScanState *node, List *ancestors, ExplainState *es);
-
-static const CustomExecMethods partial_agg_exec_methods = {
-	.CustomName = PUSHDOWN_NAME,
-	.BeginCustomScan = begin_partial_agg,
-	.ExecCustomScan = exec_partial_agg,
-	.EndCustomScan = end_partial_agg,
-	.ReScanCustomScan = rescan_partial_agg,
-	.ExplainCustomScan = explain_partial_agg,
-};
-
-static Node *
-create_partial_agg_state(CustomScan *cscan)
-{
-	PartialAggState *state = (PartialAggState *) newNode(sizeof(PartialAggState),
-														 T_CustomScanState);
-
-	state->css.methods = &partial_agg_exec_methods;
-	state->sql = strVal(linitial(cscan->custom_private));
-	state->serverid = atooid(strVal(lsecond(cscan->custom_private)));
-	state->userid = atooid(strVal(lthird(cscan->custom_private)));
-	return (Node *) state;
-}
-
-/* a batch still held when the query's memory goes (error, cancel) is freed */
-static void
-release_result(void *arg)
-{
-	PartialAggState *state = arg;
-
-	if (state->res)
-		PQclear(state->res);
-	state->res = NULL;
-}
-
-static void
-begin_partial_agg(CustomScanState *node, EState *estate, int eflags)
-{
-	PartialAggState *state = (PartialAggState *) node;
-	TupleDesc	desc = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor;
-	ForeignServer *server;
-	UserMapping *user;
-	int			i;
-
-	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-		return;
-	load_postgres_fdw();
-	server = GetForeignServer(state->serverid);
-	state->fetch_size = (int) server_option_real(server, "fetch_size", DEFAULT_FETCH_SIZE);
-	if (state->fetch_size <= 0)
-		state->fetch_size = DEFAULT_FETCH_SIZE;
-	user = GetUserMapping(OidIsValid(state->userid) ? state->userid : GetUserId(), state->serverid);
-	/* postgres_fdw's connection: it names the server when the shard is down */
-	state->conn = pgfdw.GetConnection(user, false, &state->connstate);
-
-	state->infuncs = palloc(sizeof(FmgrInfo) * desc->natts);
-	state->ioparams = palloc(sizeof(Oid) * desc->natts);
-	state->typmods = palloc(sizeof(int32) * desc->natts);
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Oid			infunc;
-
-		getTypeInputInfo(att->atttypid, &infunc, &state->ioparams[i]);
-		fmgr_info(infunc, &state->infuncs[i]);
-		state->typmods[i] = att->atttypmod;
-	}
-	state->row_cxt = AllocSetContextCreate(estate->es_query_cxt, "vpcflow partial agg row",
-										   ALLOCSET_SMALL_SIZES);
-	state->cleanup.func = release_result;
-	state->cleanup.arg = state;
-	MemoryContextRegisterResetCallback(estate->es_query_cxt, &state->cleanup);
-}
-
-/* run the statement, which must succeed; returns its result (to PQclear) */
-static PGresult *
-remote_command(PartialAggState *state, const char *sql, ExecStatusType want)
-{
-	PGresult   *res = pgfdw.exec_query(state->conn, sql, state->connstate);
-
-	if (PQresultStatus(res) != want)
-		pgfdw.report_error(ERROR, res, state->conn, true, sql);
-	return res;
-}
-
-static void
-fetch_batch(PartialAggState *state)
-{
-	char	   *sql;
-
-	release_result(state);
-	if (!state->cursor_open)
-	{
-		state->cursor = pgfdw.GetCursorNumber(state->conn);
-		sql = psprintf("DECLARE c%u CURSOR FOR\n%s", state->cursor, state->sql);
-		PQclear(remote_command(state, sql, PGRES_COMMAND_OK));
-		state->cursor_open = true;
-	}
-	sql = psprintf("FETCH %d FROM c%u", state->fetch_size, state->cursor);
-	state->res = remote_command(state, sql, PGRES_TUPLES_OK);
-	state->nrows = PQntuples(state->res);
-	state->row = 0;
-	if (state->nrows < state->fetch_size)
-		state->eof = true;
-	if (PQnfields(state->res) != state->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("remote partial aggregate returned %d columns, expected %d",
-						PQnfields(state->res),
-						state->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts),
-				 errdetail("Remote SQL: %s", state->sql)));
-}
-
-static TupleTableSlot *
-next_group(ScanState *ss)
-{
-	PartialAggState *state = (PartialAggState *) ss;
-	TupleTableSlot *slot = ss->ss_ScanTupleSlot;
-	int			natts = slot->tts_tupleDescriptor->natts;
-	MemoryContext old;
-	int			i;
-
-	ExecClearTuple(slot);
-	if (state->res == NULL || state->row >= state->nrows)
-	{
-		if (state->eof)
-			return slot;
-		fetch_batch(state);
-		if (state->nrows == 0)
-			return slot;
-	}
-	MemoryContextReset(state->row_cxt);
-	old = MemoryContextSwitchTo(state->row_cxt);
-	for (i = 0; i < natts; i++)
-	{
-		if (PQgetisnull(state->res, state->row, i))
-		{
-			slot->tts_values[i] = (Datum) 0;
-			slot->tts_isnull[i] = true;
-		}
-		else
-		{
-			slot->tts_values[i] = InputFunctionCall(&state->infuncs[i],
-													PQgetvalue(state->res, state->row, i),
-													state->ioparams[i], state->typmods[i]);
-			slot->tts_isnull[i] = false;
-		}
-	}
-	MemoryContextSwitchTo(old);
-	state->row++;
-	return ExecStoreVirtualTuple(slot);
-}
-
-static bool
-recheck_group(ScanState *ss, TupleTableSlot *slot)
-{
-	return true;
-}
-
-static TupleTableSlot *
-exec_partial_agg(CustomScanState *node)
-{
-	return ExecScan(&node->ss, next_group, recheck_group);
-}
-
-static void
-close_cursor(PartialAggState *state)
-{
-	release_result(state);
-	if (state->cursor_open)
-		PQclear(remote_command(state, psprintf("CLOSE c%u", state->cursor), PGRES_COMMAND_OK));
-	state->cursor_open = false;
-	state->eof = false;
-}
-
-static void
-rescan_partial_agg(CustomScanState *node)
-{
-	close_cursor((PartialAggState *) node);
-}
-
-static void
-end_partial_agg(CustomScanState *node)
-{
-	PartialAggState *state = (PartialAggState *) node;
-
-	if (state->conn == NULL)
-		return;
-	close_cursor(state);
-	pgfdw.ReleaseConnection(state->conn);
-	state->conn = NULL;
-}
-
-static void
-explain_partial_agg(CustomScanState *node, List *ancestors, ExplainState *es)
-{
-	PartialAggState *state = (PartialAggState *) node;
-	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
-	Oid			relid = atooid(strVal(lfourth(cscan->custom_private)));
-
-	ExplainPropertyText("Relations",
-						psprintf("Partial Aggregate on (%s.%s)",
-								 quote_identifier(get_namespace_name(get_rel_namespace(relid))),
-								 quote_identifier(get_rel_name(relid))),
-						es);
-	if (es->verbose)
-	{
-		ExplainPropertyText("Server", GetForeignServer(state->serverid)->servername, es);
-		ExplainPropertyText("Remote SQL", state->sql, es);
-	}
 }
 
 /* ---------------------------------------------------------------- setup */
