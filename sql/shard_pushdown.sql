@@ -89,6 +89,15 @@ SELECT g, count(*), count(v), sum(v), sum(i), sum(s), min(v), max(v), min(i), ma
        vpcflow.approx_distinct(i), vpcflow.reject_rate(a)
 FROM pd.p WHERE k IN (1, 2) GROUP BY g;
 
+-- GROUP BY without aggregates, and min/max of text: the same keys and values
+(SELECT g, min(t), max(t) FROM pd.p GROUP BY g EXCEPT SELECT g, min(t), max(t) FROM pd.l GROUP BY g)
+UNION ALL
+(SELECT g, min(t), max(t) FROM pd.l GROUP BY g EXCEPT SELECT g, min(t), max(t) FROM pd.p GROUP BY g);
+SELECT count(*) FROM (SELECT t FROM pd.p GROUP BY t) x;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT t FROM pd.p WHERE k IN (1, 2) GROUP BY t;
+-- a collation other than the default stays local
+EXPLAIN (COSTS OFF) SELECT g, min(t COLLATE "C") FROM pd.p WHERE k IN (1, 2) GROUP BY g;
+
 -- vpcflow's mergeable states: a top-k sketch per partition, merged here
 EXPLAIN (VERBOSE, COSTS OFF) SELECT vpcflow.topk(t, v, 3) FROM pd.p WHERE k IN (1, 2);
 

@@ -20,12 +20,13 @@
  * FdwRoutine whose GetForeignUpperPaths calls postgres_fdw's and then adds
  * our path at the partial stage.
  *
- * The remote query goes through postgres_fdw's own connection (same remote
- * transaction and snapshot as the query's other foreign scans), read by a
- * cursor in fetch_size batches.  Only expressions that postgres_fdw itself
- * would ship (is_foreign_expr: built-ins and the server's `extensions`) and
- * that the deparser below knows are sent; anything else adds no path, and
- * the plan stays what PostgreSQL would do without this file.
+ * shard_pushdown_exec.c runs the remote queries on postgres_fdw's own
+ * connections (same remote transaction and snapshot as the query's other
+ * foreign scans), the shards at the same time.  Only expressions that
+ * postgres_fdw itself would ship (is_foreign_expr: built-ins and the
+ * server's `extensions`) and that the deparser below knows are sent;
+ * anything else adds no path, and the plan stays what PostgreSQL would do
+ * without this file.
  */
 #include "postgres.h"
 
@@ -445,6 +446,9 @@ deparse_partial_aggref(PlannerInfo *root, RelOptInfo *rel, Aggref *agg, DeparseC
 		agg->aggdistinct != NIL || agg->aggvariadic || agg->aggkind != AGGKIND_NORMAL ||
 		agg->agglevelsup != 0 || agg->aggdirectargs != NIL)
 		return false;
+	/* min/max of text and the like: only under the default collation, as postgres_fdw */
+	if (OidIsValid(agg->inputcollid) && agg->inputcollid != DEFAULT_COLLATION_OID)
+		return false;
 
 	tp = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(agg->aggfnoid));
 	if (!HeapTupleIsValid(tp))
@@ -715,11 +719,10 @@ add_partial_agg_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	cpath->path.pathkeys = NIL;
 	cpath->flags = 0;
 	cpath->custom_paths = NIL;
-	cpath->custom_private = list_make3(makeString(sql),
+	cpath->custom_private = list_make4(makeString(sql),
 									   makeString(psprintf("%u", input_rel->serverid)),
-									   makeString(psprintf("%u", input_rel->userid)));
-	cpath->custom_private = lappend(cpath->custom_private,
-									makeString(psprintf("%u", rte->relid)));
+									   makeString(psprintf("%u", input_rel->userid)),
+									   makeString(psprintf("%u", rte->relid)));
 	cpath->methods = &partial_agg_path_methods;
 	add_path(output_rel, &cpath->path);
 }
@@ -774,7 +777,8 @@ pushdown_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTb
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 	if (!vpcflow_partial_agg_pushdown || !enable_partitionwise_aggregate ||
-		!root->parse->hasAggs || rte->rtekind != RTE_RELATION ||
+		(!root->parse->hasAggs && root->parse->groupClause == NIL) ||
+		rte->rtekind != RTE_RELATION ||
 		rte->relkind != RELKIND_FOREIGN_TABLE || rel->reloptkind != RELOPT_OTHER_MEMBER_REL ||
 		rel->fdwroutine == NULL || rel->fdwroutine->GetForeignUpperPaths == NULL ||
 		rel->fdwroutine->GetForeignUpperPaths == pushdown_upper_paths ||
