@@ -18,6 +18,8 @@ OBJS        = $(PURE_OBJS) \
               src/aggregates.o src/topk.o src/hll.o \
               src/anonymize.o src/anomaly.o src/warm_build.o src/warm_catchup.o src/warm_fdw.o \
               src/warm_archive.o
+# partial aggregates on postgres_fdw shards (needs libpq-fe.h and libpq)
+OBJS       += src/shard_pushdown.o src/shard_pushdown_exec.o
 
 # The extension script is assembled from one SQL file per concern, in
 # dependency order.
@@ -35,6 +37,8 @@ SQL_PARTS  += src/bulk_load.sql
 SQL_PARTS  += src/detection_rollup.sql
 # scale-out: shard servers, shard map, foreign partitions, fan-out (shard.sql)
 SQL_PARTS  += src/shard.sql
+# partial aggregation pushed to the shards (shard_pushdown.c)
+SQL_PARTS  += src/shard_pushdown.sql
 DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
@@ -51,6 +55,9 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 PG_CFLAGS  += -MMD -MP
 SHLINK_LIBS = -lz
 SHLIB_LINK  = -lz -lzstd
+# shard_pushdown.c reads postgres_fdw results with libpq
+SHLIB_LINK += -L$(PG_LIBDIR) -lpq
+PG_CPPFLAGS += -I$(shell $(PG_CONFIG) --includedir)
 
 EXTRA_CLEAN = $(DATA_built) src/vpcflow-parsebench vpcflow-load src/*.d
 

@@ -23,10 +23,11 @@ RUNS = 3
 params = json.load(open(META))['params']
 
 
-def psql(port, sql, timing=False):
+def psql(port, sql, timing=False, pre_extra=''):
     cmd = [PGBIN + '/psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', port,
            '-U', 'postgres', '-d', 'vpcflow']
     pre = "SET vpcflow_dashboard.now = '%s';\nSET search_path = vpcflow, public;\n" % params['DAY_END']
+    pre += pre_extra
     if timing:
         pre += '\\timing on\n'
     r = subprocess.run(cmd, input=pre + sql + ';\n', capture_output=True, text=True)
@@ -35,10 +36,10 @@ def psql(port, sql, timing=False):
     return r.stdout
 
 
-def best_ms(port, sql):
+def best_ms(port, sql, pre_extra=''):
     """Best of RUNS in one session (the coordinator's connections to the
     shards are made by the first run and cached, as in an application)."""
-    o = psql(port, ';\n'.join([sql] * RUNS), timing=True)
+    o = psql(port, ';\n'.join([sql] * RUNS), timing=True, pre_extra=pre_extra)
     times = [float(t) for t in re.findall(r'^Time: ([0-9.]+) ms', o, re.M)]
     body = [l for l in o.splitlines() if not l.startswith('Time: ')]
     return min(times[-RUNS:]), '\n'.join(body[:len(body) // RUNS])
@@ -50,15 +51,16 @@ def plan_nodes(plan):
         yield from plan_nodes(p)
 
 
-def shipped(port, sql):
+def shipped(port, sql, pre_extra=''):
     """(rows sent by the shards, kinds, slowest shard's execution ms)"""
-    o = psql(port, 'EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) ' + sql)
+    o = psql(port, 'EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) ' + sql, pre_extra=pre_extra)
     plan = json.loads(o)[0]['Plan']
     rows = 0
     kinds = set()
     per_server = {}
     for n in plan_nodes(plan):
-        if n.get('Node Type') != 'Foreign Scan':
+        # Custom Scan ShardPartialAgg: partial aggregates of plain SQL on a shard
+        if n.get('Node Type') not in ('Foreign Scan', 'Custom Scan'):
             continue
         rows += n.get('Actual Rows', 0) * n.get('Actual Loops', 1)
         rel = n.get('Relation Name') or n.get('Relations', '')
@@ -69,7 +71,7 @@ def shipped(port, sql):
         else:
             kinds.add('flow rows')
         remote = n.get('Remote SQL')
-        m = re.search(r'shard_(s\d+)|_(s\d+)\b', rel + ' ' + n.get('Alias', ''))
+        m = re.search(r'shard_(s\d+)|_(s\d+)\b', rel + ' ' + n.get('Alias', '') + ' ' + n.get('Server', ''))
         shard = (m.group(1) or m.group(2)) if m else None
         if remote and shard:
             per_server.setdefault(shard, []).append(remote)
@@ -137,6 +139,7 @@ def main():
     w = lines.append
     qs = queries()
     res = []
+    os_of = {}
     for q, (title, sql) in qs.items():
         ts, os_ = best_ms(SINGLE, sql)
         tc, oc = best_ms(COORD, sql)
@@ -152,6 +155,7 @@ def main():
             frows, fkind, fshard = shipped(COORD, fsql_plan)
             fan = (tf, frows, fkind, fshard, norm(of) == norm(os_))
         res.append((q, title, ts, tc, rows, kind, shard_ms, same, fan))
+        os_of[q] = os_
     dres = []
     for v in DASH:
         sql = 'SELECT * FROM vpcflow.%s' % v
@@ -180,6 +184,23 @@ def main():
         w('| %s %s | %.1f | %.1f | %.2f | %s | %s | %s | %s | %s | %s |'
           % (q, title[:40], ts, tc, tc / ts, num(rows), kind, num(sm, '%.1f'), move(tc, sm),
              'yes' if same else 'NO', f))
+    w('')
+    # partial-aggregate pushdown (src/shard_pushdown.c): the same plain SQL with
+    # it off (the plan before it: rows shipped) and on, same run
+    w('Plain SQL, partial-aggregate pushdown off (before) and on (after), same run:')
+    w('')
+    w('| query | single ms | pushdown off ms | rows sent | kind | pushdown on ms | rows sent | kind | off ÷ on | on ÷ single | same answer |')
+    w('|---|---|---|---|---|---|---|---|---|---|---|')
+    off = 'SET vpcflow.partial_agg_pushdown = off;\n'
+    for q, title, ts, tc, rows, kind, sm, same, fan in res:
+        if q not in ('Q1', 'Q2', 'Q3', 'Q7'):
+            continue
+        sql = qs[q][1]
+        t_off, o_off = best_ms(COORD, sql, off)
+        r_off, k_off, _ = shipped(COORD, sql, off)
+        w('| %s | %.1f | %.1f | %s | %s | %.1f | %s | %s | %.2f | %.2f | %s |'
+          % (q, ts, t_off, num(r_off), k_off, tc, num(rows), kind, t_off / tc, tc / ts,
+             'yes' if same and norm(o_off) == norm(os_of[q]) else 'NO'))
     w('')
     w('| dashboard | single ms | coordinator ms | ÷ single | rows the shards sent | kind | same answer |')
     w('|---|---|---|---|---|---|---|')

@@ -152,6 +152,8 @@ BEGIN
     END IF;
     EXECUTE format('CREATE USER MAPPING FOR PUBLIC SERVER %I OPTIONS (%s)', srv, mapping);
     EXECUTE format('GRANT USAGE ON FOREIGN SERVER %I TO vpcflow_admin', srv);
+    -- partial aggregates on the shards for plain SQL (shard_pushdown.sql)
+    PERFORM vpcflow.coordinator_settings();
 
     -- the shard's whole store (fan-out) and its partition list (sync_shards)
     EXECUTE format('CREATE FOREIGN TABLE vpcflow.%I (%s) SERVER %I OPTIONS (schema_name %L, table_name %L)',
@@ -270,10 +272,13 @@ BEGIN
                 EXECUTE format('DROP FOREIGN TABLE %s', existing.rel);
                 dropped := dropped + 1;
             END IF;
+            -- use_remote_estimate: the shard's own statistics size the scans and
+            -- the partial aggregates (shard_pushdown.c), which the coordinator,
+            -- holding no rows, cannot estimate
             EXECUTE format('CREATE FOREIGN TABLE vpcflow.%I PARTITION OF %s FOR VALUES IN (%s) SERVER %I '
-                           'OPTIONS (schema_name %L, table_name %L)',
+                           'OPTIONS (schema_name %L, table_name %L, use_remote_estimate %L)',
                            sub, local_part, (SELECT string_agg(format('%L', a), ', ') FROM unnest(accounts) a),
-                           s.server_name, 'vpcflow', remote_name);
+                           s.server_name, 'vpcflow', remote_name, 'true');
             EXECUTE format('REVOKE ALL ON vpcflow.%I FROM PUBLIC, vpcflow_reader, vpcflow_writer', sub);
             EXECUTE format('COMMENT ON FOREIGN TABLE vpcflow.%I IS %L', sub, want);
             created := created + 1;

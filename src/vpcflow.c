@@ -58,5 +58,6 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
+	shard_pushdown_init();
 	MarkGUCPrefixReserved("vpcflow");
 }

@@ -22,6 +22,10 @@ extern int	vpcflow_max_line_length;
 extern int	vpcflow_max_partitions_per_load;
 extern int	vpcflow_debug_pause_after_hash;
 
+/* shard_pushdown.c: partial aggregates on postgres_fdw shards (planner hook, GUC) */
+extern bool vpcflow_partial_agg_pushdown;
+extern void shard_pushdown_init(void);
+
 /* awsid.c: build a vpcflow.awsid datum from an id's text */
 extern Datum awsid_from_cstring_len(const char *s, size_t len);
 /*

@@ -148,6 +148,11 @@ refused "a file of an unplaced account is refused, naming the account" \
     "account 999999999999 is not placed on any shard" load_routed "$WORK/unplaced"
 
 for n in s1 s2 single; do q "$n" -c 'SELECT vpcflow.refresh_rollups()' >/dev/null; done
+# the shards' statistics (autovacuum's job on a live shard, done here at
+# once): the coordinator's estimates for the flows partitions come from the
+# shards (use_remote_estimate), and the partial-aggregate pushdown is chosen
+# on them
+for n in s1 s2; do q "$n" -c 'ANALYZE' >/dev/null; done
 if [[ "${SHARD_STOP_AFTER_LOAD:-0}" == 1 ]]; then SHARD_KEEP=1; exit 0; fi
 refused "the coordinator refuses refresh_rollups (it runs on the shards)" \
     "runs on the shards" q coord -c 'SELECT vpcflow.refresh_rollups()'
@@ -279,6 +284,40 @@ else
     fail "EXPLAIN top-k dashboard"; sed 's/^/#   /' <<<"$plan" | head -n 20
 fi
 
+# EXPLAIN of plain Q1 and Q3 as queries.md writes them: the partial
+# aggregate runs on each shard (src/shard_pushdown.c), which returns one row
+# per group, not flow rows.  With the pushdown off the same query ships the
+# rows (Foreign Scan), so the check can fail.
+explain_pushdown() {   # NAME SQL [REMOTE_PATTERN (default: a GROUP BY)]
+    local plan off
+    plan=$(q coord -c "EXPLAIN (VERBOSE, COSTS OFF) $2")
+    off=$(q coord -c "SET vpcflow.partial_agg_pushdown = off" -c "EXPLAIN (VERBOSE, COSTS OFF) $2")
+    if [[ $(grep -c 'Custom Scan (ShardPartialAgg)' <<<"$plan") == 2 &&
+          $(grep 'Remote SQL:' <<<"$plan" | grep -cE "${3:-GROUP BY 1\$}") == 2 ]] &&
+       grep -q 'Server: vpcflow_shard_s1' <<<"$plan" && grep -q 'Server: vpcflow_shard_s2' <<<"$plan" &&
+       ! grep -q 'Foreign Scan' <<<"$plan" && grep -q 'Foreign Scan' <<<"$off"; then
+        pass "EXPLAIN plain $1: partial aggregate on both shards, no flow rows shipped (Remote SQL: $(grep -m1 'Remote SQL:' <<<"$plan" | sed 's/.*Remote SQL: //' | cut -c1-100)...)"
+    else
+        fail "EXPLAIN plain $1: partial aggregation not pushed to both shards"; sed 's/^/#   /' <<<"$plan" | head -n 30
+    fi
+}
+explain_pushdown Q1 "$Q1"
+explain_pushdown Q3 "$Q3"
+explain_pushdown Q7 "$Q7"
+explain_pushdown "top-k (plain vpcflow.topk over flows)" \
+    "SELECT vpcflow.topk(srcaddr, bytes, 10, 100) FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END'" \
+    'SELECT vpcflow\.partial_topk\(srcaddr, bytes, .*\) FROM vpcflow\.flows_p'
+same_as "distinct destinations, plain hll over flows (partial hll states from the shards)" \
+    "SELECT vpcflow.hll_cardinality(vpcflow.hll(dstaddr, 12)) FROM vpcflow.flows" \
+    "SELECT vpcflow.hll_cardinality(vpcflow.hll(dstaddr, 12)) FROM vpcflow.flows"
+# the answers through the pushdown equal the plain plan's on the coordinator
+# (and the single server's, compared above through the same plan)
+for qq in "$Q1" "$Q3" "$Q7" "SELECT count(*), sum(bytes), sum(packets), min(bytes), max(srcport), avg(bytes), avg(dstport) FROM vpcflow.flows"; do
+    a=$(q coord -c "$qq" | sort); b=$(q coord -c "SET vpcflow.partial_agg_pushdown = off" -c "$qq" | sort)
+    [[ -n "$a" && "$a" == "$b" ]] && pass "pushdown on and off give the same $(grep -c . <<<"$a") rows (${qq:0:60}...)" ||
+        fail "pushdown on/off differ for ${qq:0:60}"
+done
+
 # ---------------------------------------------------------------- tenants on the coordinator
 tenant_acct=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
 q coord -c "CREATE ROLE shard_tenant LOGIN IN ROLE vpcflow_reader" \
@@ -289,6 +328,14 @@ rseen=$(tq "SELECT string_agg(DISTINCT account_id::text, ',') FROM vpcflow.rollu
 [[ "$seen" == "$tenant_acct" && "$rseen" == "$tenant_acct" ]] &&
     pass "a tenant on the coordinator sees only its account's flows and rollups ($seen)" ||
     fail "tenant on the coordinator sees flows of '$seen', rollups of '$rseen'"
+# a tenant's aggregates: the policy's condition is not sent with a partial
+# aggregate (it is a query parameter), so they are computed here, over its rows only
+tsum=$(tq "SELECT count(*) || ' ' || sum(bytes) FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END'")
+asum=$(q coord -c "SELECT count(*) || ' ' || sum(bytes) FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' AND account_id OPERATOR(vpcflow.=) '$tenant_acct'::vpcflow.awsid")
+tplan=$(tq "EXPLAIN (COSTS OFF) SELECT srcaddr, sum(bytes) FROM vpcflow.flows WHERE start_time >= '$DAY_START' AND start_time < '$DAY_END' GROUP BY srcaddr")
+[[ -n "$asum" && "$tsum" == "$asum" && "$tplan" != *ShardPartialAgg* && "$tplan" == *"Foreign Scan"* ]] &&
+    pass "a tenant's aggregates cover its account only ($tsum) and are not pushed past its policy" ||
+    fail "tenant aggregates: tenant '$tsum', its account '$asum'; plan: $tplan"
 direct=$(tq "SELECT count(*) FROM vpcflow.shard_s1_flows")
 [[ "$direct" == *"permission denied"* ]] && pass "a tenant cannot read a shard's foreign tables directly" ||
     fail "tenant reading vpcflow.shard_s1_flows: $direct"
