@@ -232,8 +232,31 @@ BEGIN
     created := 0; dropped := 0;
     -- one sync at a time
     PERFORM pg_advisory_xact_lock(hashtext('vpcflow.sync_shards'));
-    -- moves left in doubt first (the shard map may change)
-    PERFORM vpcflow.resolve_shard_moves();
+    -- moves left in doubt first (the shard map may change).  This runs as
+    -- vpcflow_admin, for which dblink needs password authentication to the
+    -- shards: without it, or with a shard down, the partitions are still
+    -- synced and the warning says what is left (docs/scaleout.md).
+    BEGIN
+        PERFORM vpcflow.resolve_shard_moves();
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING '%', SQLERRM USING HINT = 'Run SELECT vpcflow.resolve_shard_moves() as a superuser, '
+                                                'or give the shards'' user mappings a password.';
+    END;
+    -- sub-partitions whose shard's account list changed go first: a moved
+    -- account must leave its old shard's list before it joins the new one's
+    FOR existing IN
+        SELECT c.oid::regclass AS rel
+        FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
+        JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
+        JOIN vpcflow.shards x ON x.server_name = fs.srvname
+        WHERE c.relispartition
+          AND obj_description(c.oid, 'pg_class') IS DISTINCT FROM
+              array_to_string(ARRAY(SELECT a.account_id::text FROM vpcflow.shard_accounts a
+                                    WHERE a.shard_name = x.shard_name ORDER BY 1), ',')
+    LOOP
+        EXECUTE format('DROP FOREIGN TABLE %s', existing.rel);
+        dropped := dropped + 1;
+    END LOOP;
     FOR s IN SELECT * FROM vpcflow.shards ORDER BY shard_name LOOP
         accounts := ARRAY(SELECT a.account_id::text FROM vpcflow.shard_accounts a
                           WHERE a.shard_name = s.shard_name ORDER BY 1);
