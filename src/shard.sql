@@ -462,7 +462,7 @@ $fn$;
 
 -- Open dblink connection conn to a shard, through its foreign server and
 -- user mapping, as application_name tag.  The session gets a fixed
--- search_path and output settings that round-trip through JSON.  need_2pc:
+-- search_path and output settings that round-trip as text.  need_2pc:
 -- check that the shard can prepare transactions.
 CREATE FUNCTION vpcflow.shard_connect(conn text, shard text, tag text, need_2pc boolean DEFAULT true)
 RETURNS void
@@ -556,28 +556,54 @@ BEGIN
 END
 $fn$;
 
--- Copy rows from the source connection to the target: query (on the
--- source) returns one jsonb text per row of rel; they go, in batches, into
--- rel's columns cols on the target.  Returns the number of rows.
-CREATE FUNCTION vpcflow.move_copy(rel regclass, cols text, query text) RETURNS bigint
+-- Copy the rows of rel matching cond (on alias) from the source
+-- connection to the target, in batches of 5,000 as record text (ingest_id
+-- mapped through idmap, a jsonb object of old -> new ids, when given);
+-- the target inserts every column but generated and GENERATED ALWAYS
+-- ones.  rel must have the same columns, in the same order, on both shards
+-- as here (the same extension version), or the move is refused.  Returns
+-- the number of rows.
+CREATE FUNCTION vpcflow.move_copy(rel regclass, alias text, cond text, idmap text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     dbl name := vpcflow.shard_dblink();
+    want text := vpcflow.shard_column_list(rel);
+    conn text;
+    exprs text;
+    cols text;
     batch text;
     n bigint;
     total bigint := 0;
 BEGIN
-    EXECUTE format('SELECT %I.dblink_open(''vpcflow_move_from'', ''vpcflow_move'', $1, true)', dbl) USING query;
+    FOREACH conn IN ARRAY ARRAY['vpcflow_move_from', 'vpcflow_move_to'] LOOP
+        IF vpcflow.shard_value(conn, format(
+               'SELECT string_agg(format(''%%I %%s'', a.attname, format_type(a.atttypid, a.atttypmod)), '', '' '
+               'ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = %L::regclass AND a.attnum > 0 '
+               'AND NOT a.attisdropped', rel::text)) IS DISTINCT FROM want THEN
+            RAISE EXCEPTION '% has other columns on the % shard than on the coordinator', rel,
+                CASE conn WHEN 'vpcflow_move_from' THEN 'source' ELSE 'target' END
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Every shard and the coordinator need the same vpcflow version.';
+        END IF;
+    END LOOP;
+    SELECT string_agg(CASE WHEN a.attname = 'ingest_id' AND idmap IS NOT NULL
+                           THEN format('(%L::jsonb ->> %I.ingest_id::text)::integer', idmap, alias)
+                           ELSE format('%I.%I', alias, a.attname) END, ', ' ORDER BY a.attnum),
+           string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+               FILTER (WHERE a.attgenerated = '' AND a.attidentity <> 'a')
+    INTO exprs, cols
+    FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped;
+    EXECUTE format('SELECT %I.dblink_open(''vpcflow_move_from'', ''vpcflow_move'', $1, true)', dbl)
+        USING format('SELECT ROW(%s)::text FROM %s %I WHERE %s', exprs, rel, alias, cond);
     LOOP
-        EXECUTE format('SELECT ''['' || string_agg(j, '','') || '']'', count(*) '
+        EXECUTE format('SELECT array_agg(j)::text, count(*) '
                        'FROM %I.dblink_fetch(''vpcflow_move_from'', ''vpcflow_move'', 5000, true) AS t(j text)', dbl)
             INTO batch, n;
         EXIT WHEN n = 0;
         PERFORM vpcflow.shard_exec('vpcflow_move_to',
-            format('INSERT INTO %1$s (%2$s) SELECT %2$s FROM pg_catalog.jsonb_populate_recordset(NULL::%1$s, %3$L::jsonb)',
-                   rel, cols, batch));
+            format('INSERT INTO %1$s (%2$s) SELECT %2$s FROM unnest(%3$L::%1$s[])', rel, cols, batch));
         total := total + n;
     END LOOP;
     EXECUTE format('SELECT %I.dblink_close(''vpcflow_move_from'', ''vpcflow_move'', true)', dbl);
@@ -657,17 +683,10 @@ BEGIN
     SELECT count(*) INTO files FROM jsonb_object_keys(idmap::jsonb);
 
     -- quarantined lines, flows, rollup rows, rollup progress
-    PERFORM vpcflow.move_copy('vpcflow.ingest_errors',
-        vpcflow.shard_column_list('vpcflow.ingest_errors', false, '{error_id}', true),
-        format('SELECT (to_jsonb(e) || jsonb_build_object(''ingest_id'', (%1$L::jsonb ->> e.ingest_id::text)::integer))::text '
-               'FROM vpcflow.ingest_errors e WHERE %1$L::jsonb ? e.ingest_id::text', idmap));
-    flows := vpcflow.move_copy('vpcflow.flows', vpcflow.shard_column_list('vpcflow.flows', false, '{}', true),
-        format('SELECT (to_jsonb(f) || jsonb_build_object(''ingest_id'', (%L::jsonb ->> f.ingest_id::text)::integer))::text '
-               'FROM vpcflow.flows f WHERE f.account_id OPERATOR(vpcflow.=) %s', idmap, acct));
+    PERFORM vpcflow.move_copy('vpcflow.ingest_errors', 'e', format('%L::jsonb ? e.ingest_id::text', idmap), idmap);
+    flows := vpcflow.move_copy('vpcflow.flows', 'f', format('f.account_id OPERATOR(vpcflow.=) %s', acct), idmap);
     FOREACH t IN ARRAY ARRAY['rollup_1m', 'rollup_1h', 'rollup_1d', 'rollup_vpc_1h', 'rollup_vpc_1d'] LOOP
-        n := vpcflow.move_copy(('vpcflow.' || t)::regclass,
-            vpcflow.shard_column_list(('vpcflow.' || t)::regclass, false, '{}', true),
-            format('SELECT to_jsonb(r)::text FROM vpcflow.%I r WHERE r.account_id OPERATOR(vpcflow.=) %s', t, acct));
+        n := vpcflow.move_copy(('vpcflow.' || t)::regclass, 'r', format('r.account_id OPERATOR(vpcflow.=) %s', acct));
         rollup_rows := rollup_rows + n;
         deleted := split_part(vpcflow.shard_exec('vpcflow_move_from', format(
             'DELETE FROM vpcflow.%I r WHERE r.account_id OPERATOR(vpcflow.=) %s', t, acct)), ' ', 2)::bigint;
@@ -676,10 +695,7 @@ BEGIN
                 deleted, mv.from_shard USING ERRCODE = 'serialization_failure';
         END IF;
     END LOOP;
-    PERFORM vpcflow.move_copy('vpcflow.rollup_progress',
-        vpcflow.shard_column_list('vpcflow.rollup_progress', false, '{}', true),
-        format('SELECT (to_jsonb(p) || jsonb_build_object(''ingest_id'', (%1$L::jsonb ->> p.ingest_id::text)::integer))::text '
-               'FROM vpcflow.rollup_progress p WHERE %1$L::jsonb ? p.ingest_id::text', idmap));
+    PERFORM vpcflow.move_copy('vpcflow.rollup_progress', 'p', format('%L::jsonb ? p.ingest_id::text', idmap), idmap);
 
     -- gone from the source (its quarantined lines go with the loads: ON
     -- DELETE CASCADE); the same snapshot, so exactly what was copied
@@ -992,7 +1008,7 @@ REVOKE EXECUTE ON FUNCTION vpcflow.place_account(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE vpcflow.move_account(text, text, bigint, bigint, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.shard_dblink(), vpcflow.shard_exec(text, text), vpcflow.shard_value(text, text),
       vpcflow.shard_disconnect(text), vpcflow.shard_connect(text, text, text, boolean),
-      vpcflow.move_test_hook(text), vpcflow.move_begin(text, text), vpcflow.move_copy(regclass, text, text),
+      vpcflow.move_test_hook(text), vpcflow.move_begin(text, text), vpcflow.move_copy(regclass, text, text, text),
       vpcflow.move_prepare(bigint), vpcflow.move_abort(bigint, text), vpcflow.move_decide(bigint),
       vpcflow.move_finish(bigint), vpcflow.resolve_shard_moves(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.partition_request_make() FROM PUBLIC;
@@ -1004,7 +1020,7 @@ GRANT EXECUTE ON FUNCTION vpcflow.place_account(text, text), vpcflow.shard_fanou
 GRANT EXECUTE ON PROCEDURE vpcflow.move_account(text, text, bigint, bigint, bigint) TO vpcflow_admin;
 GRANT EXECUTE ON FUNCTION vpcflow.shard_dblink(), vpcflow.shard_exec(text, text), vpcflow.shard_value(text, text),
       vpcflow.shard_disconnect(text), vpcflow.shard_connect(text, text, text, boolean),
-      vpcflow.move_test_hook(text), vpcflow.move_begin(text, text), vpcflow.move_copy(regclass, text, text),
+      vpcflow.move_test_hook(text), vpcflow.move_begin(text, text), vpcflow.move_copy(regclass, text, text, text),
       vpcflow.move_prepare(bigint), vpcflow.move_abort(bigint, text), vpcflow.move_decide(bigint),
       vpcflow.move_finish(bigint), vpcflow.resolve_shard_moves(bigint) TO vpcflow_admin;
 ALTER TABLE vpcflow.shard_moves OWNER TO vpcflow_admin;
