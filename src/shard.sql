@@ -500,21 +500,23 @@ BEGIN
 END
 $fn$;
 
--- Test hook (docs/scaleout.md): when the setting vpcflow_test.move_fail_at names
--- this point of a move, fail there; 'after_decision' waits instead, so a
--- test can crash the coordinator at that exact point.
+-- Test hook (docs/scaleout.md): when the setting vpcflow_test.move_fail_at
+-- names this point of a move, fail there; 'wait:<point>' first waits (for
+-- 300 s), so a test can crash the coordinator at that exact point.
 CREATE FUNCTION vpcflow.move_test_hook(point text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    hook text := coalesce(current_setting('vpcflow_test.move_fail_at', true), '');
 BEGIN
-    IF coalesce(current_setting('vpcflow_test.move_fail_at', true), '') <> point THEN
-        RETURN;
-    ELSIF point = 'after_decision' THEN
-        RAISE LOG 'vpcflow_test.move_fail_at = after_decision: waiting to be killed';
+    IF hook = 'wait:' || point THEN
+        RAISE LOG 'vpcflow_test.move_fail_at = %: waiting to be killed', hook;
         PERFORM pg_sleep(300);
+    ELSIF hook <> point THEN
+        RETURN;
     END IF;
-    RAISE EXCEPTION 'vpcflow_test.move_fail_at = %: the move fails here (test hook)', point
+    RAISE EXCEPTION 'vpcflow_test.move_fail_at = %: the move fails here (test hook)', hook
         USING ERRCODE = 'raise_exception';
 END
 $fn$;
