@@ -489,6 +489,19 @@ if out=$(load_routed "$WORK/tree/AWSLogs/$moved" 2>&1) &&
 else
     fail "re-sending the moved account's files: $out"
 fi
+# A load holding flows of two accounts (of the same shard) is loaded on
+# both sides; moving one of the accounts alone is refused, naming the count.
+read -r twoA twoB < <(q coord -c "SELECT string_agg(account_id::text, ' ' ORDER BY account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's1'")
+mkdir -p "$WORK/two"
+head -n 21 "$WORK/gen.log" | sed -e "2,11s/^\(2 \)[0-9]\{12\}/\1$twoA/" -e "12,21s/^\(2 \)[0-9]\{12\}/\1$twoB/" >"$WORK/two/two.log"
+load_routed -q "$WORK/two" >/dev/null 2>&1 || fail "routed load of a two-account file"
+"$LOADER" -q -d "host=127.0.0.1 port=${PORT[single]} dbname=vpcflow user=postgres" "$WORK/two" >/dev/null 2>&1 ||
+    fail "load of a two-account file into the single server"
+home=$(whereis "$twoA")
+refused "moving one account of a load holding two is refused, naming the count" \
+    "also hold 10 flows of other accounts" q coord -c "CALL vpcflow.move_account('$twoA', 's3')"
+[[ $(whereis "$twoA") == "$home" && "$home" == *" prepared 0 s1 moving=false" ]] &&
+    pass "after the refused move the account is whole on s1 ($home)" || fail "after the refused move: $(whereis "$twoA") (before $home)"
 
 # ---------------------------------------------------------------- maintenance on the shards
 # run_maintenance runs on each shard (under pg_cron there); the coordinator
@@ -504,6 +517,15 @@ if ((warm > 0)); then
     pass "maintenance on shards s1 and s3 made $warm warm partitions"
 else
     fail "maintenance on s1 and s3 made no warm partition"
+fi
+# warm days cannot be deleted row by row: the move fails on the source and is rolled back
+home=$(whereis "$moved")
+if out=$(q coord -c "CALL vpcflow.move_account('$moved', 's1')" 2>&1); then
+    fail "a move of an account with warm days succeeded: $out"
+elif [[ $(whereis "$moved") == "$home" && "$home" == *" prepared 0 s3 moving=false" && "$out" == *"rolled back"* ]]; then
+    pass "a move of an account with warm days fails and is rolled back, the account whole on s3 ($(head -n 1 <<<"$out" | cut -c1-140))"
+else
+    fail "move of an account with warm days: $(whereis "$moved") (before $home): $out"
 fi
 compare "Q1 with warm days on the shards" "$Q1"
 compare "Q7 with warm days on the shards" "$Q7"
