@@ -38,7 +38,12 @@ for n in "${NAMES[@]}"; do
     "$PGBIN/psql" -X -q -h 127.0.0.1 -p "${P[$n]}" -U postgres -d postgres -c 'CREATE DATABASE vpcflow'
 done
 for n in single s1 s2; do q "$n" -c 'CREATE EXTENSION vpcflow'; done
-q coord -c 'CREATE EXTENSION postgres_fdw' -c 'CREATE EXTENSION vpcflow'
+q coord -c 'CREATE EXTENSION postgres_fdw' -c 'CREATE EXTENSION vpcflow' -c 'CREATE EXTENSION dblink'
+# account moves prepare transactions on the shards (docs/scaleout.md#moving-an-account)
+for n in s1 s2; do
+    q "$n" -c 'ALTER SYSTEM SET max_prepared_transactions = 10'
+    cluster_stop "$W/$n" >/dev/null && cluster_start "$W/$n" "${P[$n]}" >/dev/null
+done
 
 nice python3 "$GEN" --rows "$ROWS" --seed 1 --jobs 2 --out "$W/gen.log" >/dev/null
 nice python3 "$REPO/test/shard_split.py" "$W/gen.log" "$W/tree" >/dev/null

@@ -102,7 +102,10 @@ INSERT INTO allow_definer VALUES
 CREATE TEMP TABLE allow_unpinned (fn text PRIMARY KEY, reason text NOT NULL);
 INSERT INTO allow_unpinned VALUES
     ('vpcflow.run_maintenance(timestamp with time zone)',
-     'commits after each step; every name and operator is schema-qualified');
+     'commits after each step; every name and operator is schema-qualified'),
+    ('vpcflow.move_account(text,text,bigint,bigint,bigint)',
+     'scale-out: commits the move log and the decision between its two-phase steps; calls only '
+     'schema-qualified vpcflow functions (which pin search_path) and pg_catalog.set_config');
 
 -- Every relation of the extension or in schema vpcflow.
 CREATE TEMP VIEW audit_relations AS
