@@ -55,7 +55,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 PG_CFLAGS  += -MMD -MP
 SHLINK_LIBS = -lz
 SHLIB_LINK  = -lz -lzstd
-# shard_pushdown.c reads postgres_fdw results with libpq
+# shard_pushdown_exec.c reads postgres_fdw results with libpq
 SHLIB_LINK += -L$(PG_LIBDIR) -lpq
 PG_CPPFLAGS += -I$(shell $(PG_CONFIG) --includedir)
 

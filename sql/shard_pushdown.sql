@@ -101,6 +101,24 @@ EXPLAIN (COSTS OFF) SELECT g, min(t COLLATE "C") FROM pd.p WHERE k IN (1, 2) GRO
 -- vpcflow's mergeable states: a top-k sketch per partition, merged here
 EXPLAIN (VERBOSE, COSTS OFF) SELECT vpcflow.topk(t, v, 3) FROM pd.p WHERE k IN (1, 2);
 
+-- two aggregates over the same partitions in one query, and one next to a
+-- postgres_fdw scan of the same server (its requests then wait their turn):
+-- the connections are shared correctly
+SELECT a.g, a.n, b.n AS n2, a.n = b.n AS same
+FROM (SELECT g, count(*) AS n FROM pd.p GROUP BY g) a
+JOIN (SELECT g, count(*) AS n FROM pd.p WHERE k IN (1, 2) GROUP BY g) b USING (g)
+ORDER BY 1;
+EXPLAIN (COSTS OFF)
+SELECT a.g, a.n, b.n AS n2, a.n = b.n AS same
+FROM (SELECT g, count(*) AS n FROM pd.p GROUP BY g) a
+JOIN (SELECT g, count(*) AS n FROM pd.p WHERE k IN (1, 2) GROUP BY g) b USING (g)
+ORDER BY 1;
+SELECT g, count(*), (SELECT count(*) FROM pd.p1) AS p1_rows
+FROM pd.p GROUP BY g ORDER BY g NULLS FIRST;
+EXPLAIN (COSTS OFF)
+SELECT g, count(*), (SELECT count(*) FROM pd.p1) AS p1_rows
+FROM pd.p GROUP BY g ORDER BY g NULLS FIRST;
+
 -- no GROUP BY: one partial row per partition, the empty one included
 EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*), sum(v), max(v) FROM pd.p;
 SELECT count(*), sum(v), max(v), avg(i) FROM pd.p;
