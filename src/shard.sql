@@ -486,7 +486,8 @@ BEGIN
     PERFORM vpcflow.shard_disconnect(conn);
     BEGIN
         EXECUTE format('SELECT %I.dblink_connect($1, $2)', vpcflow.shard_dblink()) USING conn, srv;
-    EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection OR insufficient_privilege THEN
+    EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection OR insufficient_privilege
+                   OR prohibited_sql_statement_attempted THEN   -- dblink: "password is required"
         GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
         RAISE EXCEPTION 'could not connect to shard % (server %): %', shard, srv, err
             USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection', DETAIL = detail;
