@@ -278,5 +278,27 @@ check "Azure blob layout: a re-run loads nothing" grep -q "0 loaded, 7 already l
 "$LOAD" -n "$WORK/azure" 2>"$WORK/azure-dry.err"
 check "Azure / GCP dry run counts the rows ingest stores" grep -q "; $((az_nsg + az_vnet + gcp_n)) rows, 0 quarantined;.*\[dry run\]" "$WORK/azure-dry.err"
 
-for db in a b c d e f g h i; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
+# ---------------------------------------------------------------- a crash right after the loads
+# Killed right after bulk loads commit (immediate stop: no shutdown
+# checkpoint), the server must give every row back from the WAL, with the
+# days' heaps and their btrees (built at attach) sound (amcheck).
+fresh_db vpcflow_load_j
+"$LOAD" -q -d vpcflow_load_j -j 2 "$WORK/tree" 2>"$WORK/crash.err"
+before=$(q vpcflow_load_j "SELECT count(*) || ' ' || sum(bytes) FROM vpcflow.flows")
+runuser -u postgres -- "${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}/pg_ctl" \
+    -D "$(bash "$REPO/tools/cluster.sh" datadir "$VPCFLOW_CLUSTER")" -m immediate -w stop >/dev/null 2>&1
+bash "$REPO/tools/cluster.sh" start "$VPCFLOW_CLUSTER" "$PGPORT" >/dev/null 2>&1
+check "a crash right after the loads: every row back after recovery ($before)" test \
+    "$(q vpcflow_load_j "SELECT count(*) || ' ' || sum(bytes) FROM vpcflow.flows")" = "$before" -a "${before%% *}" = "$expected"
+q vpcflow_load_j "CREATE EXTENSION IF NOT EXISTS amcheck" >/dev/null
+check "a crash right after the loads: amcheck finds every day's heap sound" test \
+    "$(q vpcflow_load_j "SELECT count(*) FROM vpcflow.partitions p, verify_heapam(p.partition::regclass)")" = "0"
+check "a crash right after the loads: every btree indexes every row (heapallindexed)" test \
+    "$(q vpcflow_load_j "WITH b AS MATERIALIZED (SELECT i.indexrelid FROM vpcflow.partitions p
+                           JOIN pg_index i ON i.indrelid = p.partition::regclass JOIN pg_class c ON c.oid = i.indexrelid
+                           JOIN pg_am m ON m.oid = c.relam WHERE m.amname = 'btree')
+                         SELECT count(*) || ' of ' || (SELECT count(*) FROM b) FROM b
+                         WHERE bt_index_check(indexrelid, true)::text = ''")" = "6 of 6"
+
+for db in a b c d e f g h i j; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS vpcflow_load_$db" >/dev/null 2>&1; done
 exit 0
