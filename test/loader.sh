@@ -282,8 +282,10 @@ check "Azure / GCP dry run counts the rows ingest stores" grep -q "; $((az_nsg +
 # Killed right after bulk loads commit (immediate stop: no shutdown
 # checkpoint), the server must give every row back from the WAL, with the
 # days' heaps and their btrees (built at attach) sound (amcheck).
+# (the test cluster runs with synchronous_commit off: the loads turn it on,
+# so their commits are in the WAL before they return)
 fresh_db vpcflow_load_j
-"$LOAD" -q -d vpcflow_load_j -j 2 "$WORK/tree" 2>"$WORK/crash.err"
+PGOPTIONS="-c synchronous_commit=on" "$LOAD" -q -d vpcflow_load_j -j 2 "$WORK/tree" 2>"$WORK/crash.err"
 before=$(q vpcflow_load_j "SELECT count(*) || ' ' || sum(bytes) FROM vpcflow.flows")
 runuser -u postgres -- "${VPCFLOW_PGBIN:-/usr/lib/postgresql/15/bin}/pg_ctl" \
     -D "$(bash "$REPO/tools/cluster.sh" datadir "$VPCFLOW_CLUSTER")" -m immediate -w stop >/dev/null 2>&1
