@@ -390,6 +390,21 @@ whereis() {
     out+=" $(q coord -c "SELECT shard_name || ' moving=' || moving FROM vpcflow.shard_accounts WHERE account_id = '$a'")"
     echo "$out"
 }
+# prepared transactions on s2 and s3: "n,m"
+prepared_s2_s3() { local n; for n in s2 s3; do q "$n" -c 'SELECT count(*) FROM pg_prepared_xacts'; done | paste -sd,; }
+# CALL move_account(account, 's3') in the background, held by the test hook at point
+# (its pid in $mover, its output in file out)
+start_held_move() {
+    q coord -c "SET vpcflow_test.move_fail_at = 'wait:$2'" -c "CALL vpcflow.move_account('$1', 's3')" >"$3" 2>&1 &
+    mover=$!
+}
+# the coordinator killed (immediate stop) under the held move, then restarted
+crash_coordinator() {
+    _as_postgres "$PGBIN/pg_ctl" -D "$(cluster_datadir "$WORK/coord")" -m immediate -w stop >/dev/null 2>&1 ||
+        fail "immediate stop of the coordinator"
+    wait "$mover" 2>/dev/null || true
+    cluster_start "$WORK/coord" "${PORT[coord]}" >/dev/null 2>&1 || fail "restart the coordinator"
+}
 if q coord -c "SELECT vpcflow.add_shard('s3', '127.0.0.1', ${PORT[s3]}, 'vpcflow', 'postgres')" >/dev/null; then
     pass "add_shard s3"
 else
@@ -432,18 +447,13 @@ now=$(whereis "$moved")
 # the restart resolve_shard_moves rolls both back.
 moved2=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
 before2=$(whereis "$moved2")
-q coord -c "SET vpcflow_test.move_fail_at = 'wait:after_prepare'" -c "CALL vpcflow.move_account('$moved2', 's3')" \
-    >"$WORK/crash0.out" 2>&1 &
-mover=$!
+start_held_move "$moved2" after_prepare "$WORK/crash0.out"
 for ((i = 0; i < 300; i++)); do
-    [[ $(for n in s2 s3; do q "$n" -c 'SELECT count(*) FROM pg_prepared_xacts'; done | paste -sd,) == 1,1 ]] && break
+    [[ $(prepared_s2_s3) == 1,1 ]] && break
     sleep 0.1
 done
-held=$(for n in s2 s3; do q "$n" -c 'SELECT count(*) FROM pg_prepared_xacts'; done | paste -sd,)
-_as_postgres "$PGBIN/pg_ctl" -D "$(cluster_datadir "$WORK/coord")" -m immediate -w stop >/dev/null 2>&1 ||
-    fail "immediate stop of the coordinator"
-wait "$mover" 2>/dev/null || true
-cluster_start "$WORK/coord" "${PORT[coord]}" >/dev/null 2>&1 || fail "restart the coordinator"
+held=$(prepared_s2_s3)
+crash_coordinator
 resolved=$(q coord -c 'SELECT vpcflow.resolve_shard_moves()' 2>&1) || true
 now=$(whereis "$moved2")
 state=$(q coord -c "SELECT state FROM vpcflow.shard_moves ORDER BY move_id DESC LIMIT 1")
@@ -456,21 +466,16 @@ state=$(q coord -c "SELECT state FROM vpcflow.shard_moves ORDER BY move_id DESC 
 # restarted, and resolve_shard_moves() finishes the move.
 moved2=$(q coord -c "SELECT min(account_id::text) FROM vpcflow.shard_accounts WHERE shard_name = 's2'")
 before2=$(whereis "$moved2")
-q coord -c "SET vpcflow_test.move_fail_at = 'wait:after_decision'" -c "CALL vpcflow.move_account('$moved2', 's3')" \
-    >"$WORK/crash.out" 2>&1 &
-mover=$!
+start_held_move "$moved2" after_decision "$WORK/crash.out"
 for ((i = 0; i < 300; i++)); do
     [[ $(q coord -c "SELECT count(*) FROM vpcflow.shard_moves WHERE state = 'committing'") == 1 ]] && break
     sleep 0.1
 done
-held=$(for n in s2 s3; do q "$n" -c 'SELECT count(*) FROM pg_prepared_xacts'; done | paste -sd,)
+held=$(prepared_s2_s3)
 # another session's resolver leaves a move whose session is alive alone
 skipped=$(q coord -c 'SELECT vpcflow.resolve_shard_moves()' 2>&1)
-held+=" $skipped $(for n in s2 s3; do q "$n" -c 'SELECT count(*) FROM pg_prepared_xacts'; done | paste -sd,)"
-_as_postgres "$PGBIN/pg_ctl" -D "$(cluster_datadir "$WORK/coord")" -m immediate -w stop >/dev/null 2>&1 ||
-    fail "immediate stop of the coordinator"
-wait "$mover" 2>/dev/null || true
-cluster_start "$WORK/coord" "${PORT[coord]}" >/dev/null 2>&1 || fail "restart the coordinator"
+held+=" $skipped $(prepared_s2_s3)"
+crash_coordinator
 [[ "$held" == "1,1 0 1,1" ]] &&
     pass "the coordinator crashed after the decision with the move prepared on s2 and s3 (a resolver run meanwhile left the live move alone)" ||
     fail "at the crash, prepared transactions on s2,s3: $held ($(cat "$WORK/crash.out"))"
