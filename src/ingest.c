@@ -23,9 +23,8 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/latch.h"
-#include "utils/wait_event.h"
 #include "storage/fd.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -33,6 +32,7 @@
 #include "utils/memutils.h"
 #include "utils/rls.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "cloudflow.h"
 #include "envelope.h"
@@ -150,7 +150,7 @@ resolve_path(const char *given)
  * buffer that stays in cache.  Reading such a file into memory whole
  * faulted in its size of fresh pages, a tenth of a GCP load's CPU; the
  * second read of bytes in the page cache costs a third of that.  The file
- * must not change in between (file_unchanged).  A gzip file, or a JSON
+ * must not change in between (check_unchanged).  A gzip file, or a JSON
  * document needed whole, up to this size is read once: kept as it is
  * hashed, then parsed from memory.
  */
@@ -582,16 +582,10 @@ read_cloud_lines(Ingest *st, IngestInput *in, const char *first, size_t have, Cl
 		}
 		if (piece > 0)
 		{
-			const char *p = buf;
-			const char *end = buf + piece;
-
 			if (cloud_parse_lines(r, FLOW_PROVIDER_GCP, buf, piece, cloud_row, cloud_bad, st) < 0)
 				bad_cloud_json(st, FLOW_PROVIDER_GCP, r);
-			while ((p = memchr(p, '\n', end - p)) != NULL)
-			{
-				st->line_base++;
-				p++;
-			}
+			/* the reader's line count already went past the piece's lines */
+			st->line_base += json_line_at(&r->js, piece) - 1;
 		}
 		if (eof)
 			break;
@@ -732,7 +726,7 @@ read_lines(Ingest *st, IngestInput *in)
  * A file read twice (hashed, then parsed) must be the same file with the
  * same bytes both times, or the SHA-256 claimed would not be that of the
  * rows loaded: same inode, size and modification time as when it was
- * hashed, and no more bytes read than were hashed.
+ * hashed, and that size the number of bytes hashed.
  */
 static void
 check_unchanged(const char *path, const char *given, const struct stat *seen, int64 hashed)

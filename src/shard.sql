@@ -586,10 +586,8 @@ DECLARE
     total bigint := 0;
 BEGIN
     FOREACH conn IN ARRAY ARRAY['vpcflow_move_from', 'vpcflow_move_to'] LOOP
-        IF vpcflow.shard_value(conn, format(
-               'SELECT string_agg(format(''%%I %%s'', a.attname, format_type(a.atttypid, a.atttypmod)), '', '' '
-               'ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = %L::regclass AND a.attnum > 0 '
-               'AND NOT a.attisdropped', rel::text)) IS DISTINCT FROM want THEN
+        IF vpcflow.shard_value(conn, format('SELECT vpcflow.shard_column_list(%L::regclass)', rel::text))
+               IS DISTINCT FROM want THEN
             RAISE EXCEPTION '% has other columns on the % shard than on the coordinator', rel,
                 CASE conn WHEN 'vpcflow_move_from' THEN 'source' ELSE 'target' END
                 USING ERRCODE = 'object_not_in_prerequisite_state',
