@@ -126,6 +126,24 @@ log "vpcflow-load, 40-file tree, -j 1, a transaction per file"; fresh l5; timed 
 log "vpcflow-load, 40-file tree, -j 2, a transaction per file"; fresh l6; timed tree_j2_file "$ROOT/vpcflow-load" -q -d l6 -j 2 --batch-seconds 0 "$F/tree"
 log "vpcflow-load, 40-file tree over two days, -j 1"; fresh l7; timed tree2_j1 "$ROOT/vpcflow-load" -q -d l7 -j 1 "$F/tree2"
 log "vpcflow-load, 40-file tree over two days, -j 2"; fresh l8; timed tree2_j2 "$ROOT/vpcflow-load" -q -d l8 -j 2 "$F/tree2"
+log "vpcflow-load --backfill, gzip file, -j 1"; fresh b1; timed gz_j1_bf "$ROOT/vpcflow-load" -q -d b1 -j 1 --backfill "$F/flows.log.gz"
+log "vpcflow-load --backfill, 40-file tree, -j 1"; fresh b2; timed tree_j1_bf "$ROOT/vpcflow-load" -q -d b2 -j 1 --backfill "$F/tree"
+log "vpcflow-load --backfill, 40-file tree, -j 2"; fresh b3; timed tree_j2_bf "$ROOT/vpcflow-load" -q -d b3 -j 2 --backfill "$F/tree"
+for db in b1 b2 b3; do
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
+	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
+	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.partition_tiers WHERE tier = 'warm'")
+	[ "$n" = 1 ] || { log "$db: $n warm days, expected 1"; exit 1; }
+done
+# what maintenance does next with each: compress the hot day (-j 2 load),
+# fold the backfilled day's side table into blocks (-j 2 --backfill load)
+log "maintenance after the -j 2 load (compress)"; timed maint_compress psql -X -q -d l4 -c "CALL vpcflow.run_maintenance()"
+log "maintenance after the -j 2 --backfill load (fold)"; timed maint_fold psql -X -q -d b3 -c "CALL vpcflow.run_maintenance()"
+for db in l4 b3; do
+	n=$(psql -X -At -d $db -c "SELECT sum(warm_rows) FROM vpcflow.partition_tiers WHERE tier = 'warm'")
+	[ "$n" = "$records" ] || { log "$db: $n rows in blocks after maintenance, expected $records"; exit 1; }
+done
+
 for db in l7 l8; do
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
 	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
@@ -163,6 +181,7 @@ for db in c1 c2 c3 c4; do
 done
 
 base=${SEC[server_copy]}
+base_psql=${SEC[psql_copy]}
 base_idx=${SEC[server_copy_idx]}
 {
 	echo "# vpcflow-load benchmark, $(date +%Y-%m-%d)"
@@ -172,9 +191,11 @@ base_idx=${SEC[server_copy_idx]}
 	echo "- vpcflow loads go into the partitioned, indexed store (BRIN start_time, btree srcaddr, btree dstaddr), exactly once per file; by default in bulk-load transactions (\`--batch-seconds 60\`: the new day's indexes built once at commit), or one transaction per file (\`--batch-seconds 0\`: the first file creates the day, the others insert into its indexes row by row). The COPY baselines load an unpartitioned typed table (times as epoch integers)."
 	echo "- CPU: cluster = the server's processes (backends, parallel workers, \`tail\`), from the postmaster's reaped children; client = the loader or psql process"
 	echo
-	echo "| load | seconds | rows/s | ÷ server COPY, no indexes | ÷ server COPY, indexes in place | cluster CPU s | client CPU s |"
-	echo "|---|---|---|---|---|---|---|"
-	for k in plain_j1 gz_j1 tree_j1 tree_j2 tree_j1_file tree_j2_file tree2_j1 tree2_j2 psql_copy server_copy server_copy_idx server_copy_late; do
+	echo "- \`--backfill\` loads: the generator's day (2024-05-01) is past \`hot_window\`, so it is made warm at once and its rows go to the day's side table, unindexed; the maintenance rows are the next \`run_maintenance()\` pass after the \`-j 2\` loads: compressing the hot day, or folding the backfilled day's side table into blocks (the same blocks either way)"
+	echo
+	echo "| load | seconds | rows/s | ÷ psql \\copy | ÷ server COPY, no indexes | ÷ server COPY, indexes in place | cluster CPU s | client CPU s |"
+	echo "|---|---|---|---|---|---|---|---|"
+	for k in plain_j1 gz_j1 tree_j1 tree_j2 tree_j1_file tree_j2_file tree2_j1 tree2_j2 gz_j1_bf tree_j1_bf tree_j2_bf maint_compress maint_fold psql_copy server_copy server_copy_idx server_copy_late; do
 		case $k in
 			plain_j1) name="vpcflow-load -j 1, one plain file" ;;
 			gz_j1) name="vpcflow-load -j 1, one gzip file" ;;
@@ -184,12 +205,18 @@ base_idx=${SEC[server_copy_idx]}
 			tree_j2_file) name="vpcflow-load -j 2, tree of 40 gzip files, a transaction per file" ;;
 			tree2_j1) name="vpcflow-load -j 1, the same rows as 40 gzip files over two days" ;;
 			tree2_j2) name="vpcflow-load -j 2, the same rows as 40 gzip files over two days" ;;
+			gz_j1_bf) name="vpcflow-load --backfill -j 1, one gzip file" ;;
+			tree_j1_bf) name="vpcflow-load --backfill -j 1, tree of 40 gzip files" ;;
+			tree_j2_bf) name="vpcflow-load --backfill -j 2, tree of 40 gzip files" ;;
+			maint_compress) name="then maintenance after the -j 2 load: compress the day" ;;
+			maint_fold) name="then maintenance after the -j 2 --backfill load: fold the day" ;;
 			psql_copy) name="psql \\copy, typed table, no indexes" ;;
 			server_copy) name="server-side COPY, typed table, no indexes" ;;
 			server_copy_idx) name="server-side COPY, typed table, the store's indexes in place" ;;
 			server_copy_late) name="server-side COPY, typed table, the store's indexes built after (same transaction)" ;;
 		esac
-		printf '| %s | %.2f | %s | %.2f | %.2f | %s | %s |\n' "$name" "${SEC[$k]}" "$(rate "${SEC[$k]}")" \
+		printf '| %s | %.2f | %s | %.2f | %.2f | %.2f | %s | %s |\n' "$name" "${SEC[$k]}" "$(rate "${SEC[$k]}")" \
+			"$(awk -v a="$base_psql" -v b="${SEC[$k]}" 'BEGIN { print a / b }')" \
 			"$(awk -v a="$base" -v b="${SEC[$k]}" 'BEGIN { print a / b }')" \
 			"$(awk -v a="$base_idx" -v b="${SEC[$k]}" 'BEGIN { print a / b }')" "${CCPU[$k]}" "${LCPU[$k]}"
 	done

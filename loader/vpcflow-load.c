@@ -56,6 +56,7 @@ typedef struct Options
 	bool		dry_run;
 	bool		quiet;
 	bool		shards;
+	bool		backfill;
 } Options;
 
 /* --shards: the shard map read from the coordinator */
@@ -107,7 +108,7 @@ static struct
 	bool		fatal;			/* a connection could not be made: stop */
 } shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static Options opts = {NULL, NULL, "quarantine", 1, 0, 60, false, false, false};
+static Options opts = {NULL, NULL, "quarantine", 1, 0, 60, false, false, false, false};
 static volatile sig_atomic_t interrupted = 0;
 static double start_time;
 
@@ -159,6 +160,10 @@ usage(FILE *out)
 			"                          fill the new partitions they create, whose indexes\n"
 			"                          are built once at commit (default 60; 0: one file\n"
 			"                          per transaction)\n"
+			"      --backfill          loading history: a day the load creates that is already\n"
+			"                          past the store's hot_window is made warm at once, its\n"
+			"                          rows kept unindexed until the next maintenance pass\n"
+			"                          compresses them (docs/bulk_load.md, Backfill)\n"
 			"      --shards            -d is a scale-out coordinator: send each file to the\n"
 			"                          shard that owns its account, one transaction per\n"
 			"                          file (docs/scaleout.md)\n"
@@ -724,7 +729,8 @@ begin_batch(PGconn *conn, Batch *b)
 
 	if (rc == LOAD_OK)
 	{
-		rc = run_command(conn, "SELECT vpcflow.begin_bulk_load()", "begin_bulk_load");
+		rc = run_command(conn, opts.backfill ? "SELECT vpcflow.begin_bulk_load(backfill => true)"
+						 : "SELECT vpcflow.begin_bulk_load()", "begin_bulk_load");
 		/* end the failed transaction, so that the next file starts afresh */
 		if (rc == LOAD_FAILED && run_command(conn, "ROLLBACK", "ROLLBACK") == LOAD_LOST)
 			rc = LOAD_LOST;
@@ -1030,6 +1036,7 @@ worker(void *arg)
 	for (;;)
 	{
 		FileItem   *item = NULL;
+		bool		opens_day = false;	/* --backfill: commit right after it */
 		char		err[256];
 		char	   *data;
 		size_t		len = 0;
@@ -1049,7 +1056,24 @@ worker(void *arg)
 			 * connections share a day's files.
 			 */
 			pthread_mutex_lock(&shared.lock);
-			if (!interrupted && !shared.fatal && shared.next < shared.nfiles)
+			if (opts.backfill && !interrupted && !shared.fatal && shared.next < shared.nfiles)
+			{
+				/*
+				 * --backfill: a day past hot_window is made warm when its
+				 * first file loads, and connections then share the day's
+				 * files (a warm day's rows go to an unindexed side table).
+				 * The first file of a day commits alone, so that the others
+				 * wait for the day's creation only that long.
+				 */
+				size_t		k = shared.next;
+
+				opens_day = k == 0 || shared.files[k].day_len != shared.files[k - 1].day_len ||
+					strncmp(shared.files[k].path, shared.files[k - 1].path,
+							shared.files[k].day_len) != 0;
+				item = &shared.files[shared.next++];
+				day_next = day_end = 0;
+			}
+			else if (!interrupted && !shared.fatal && shared.next < shared.nfiles)
 			{
 				FileItem   *first = &shared.files[shared.next];
 
@@ -1169,7 +1193,8 @@ worker(void *arg)
 		pthread_mutex_lock(&shared.lock);
 		more = !interrupted && !shared.fatal && (day_next < day_end || shared.next < shared.nfiles);
 		pthread_mutex_unlock(&shared.lock);
-		if (b.open && conn != NULL && (nredo == 0 && (!more || now() - b.started >= opts.batch_seconds)))
+		if (b.open && conn != NULL &&
+			(nredo == 0 && (!more || opens_day || now() - b.started >= opts.batch_seconds)))
 		{
 			rc = commit_batch(conn, &b);
 			if (rc == LOAD_LOST)
@@ -1243,6 +1268,7 @@ main(int argc, char **argv)
 		{"batch-seconds", required_argument, NULL, 3},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"shards", no_argument, NULL, 4},
+		{"backfill", no_argument, NULL, 5},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -1279,6 +1305,9 @@ main(int argc, char **argv)
 			case 4:
 				opts.shards = true;
 				break;
+			case 5:
+				opts.backfill = true;
+				break;
 			case 'q':
 				opts.quiet = true;
 				break;
@@ -1289,6 +1318,11 @@ main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 		}
+	}
+	if (opts.backfill && opts.shards)
+	{
+		fprintf(stderr, "vpcflow-load: --backfill cannot be combined with --shards\n");
+		return 2;
 	}
 	if (optind >= argc || opts.jobs < 1 || opts.jobs > 64 || opts.retries < 0 ||
 		opts.batch_seconds < 0 ||

@@ -3,7 +3,7 @@
 -- SECURITY DEFINER vpcflow.partition_for) as that role, not a superuser.
 
 ALTER TABLE vpcflow.flows OWNER TO vpcflow_admin;
-ALTER FUNCTION vpcflow.partition_for(timestamptz, boolean) OWNER TO vpcflow_admin;
+ALTER FUNCTION vpcflow.partition_for(timestamptz, boolean, boolean) OWNER TO vpcflow_admin;
 ALTER FUNCTION vpcflow.attach_partition(regclass, timestamptz, timestamptz) OWNER TO vpcflow_admin;
 GRANT CREATE ON SCHEMA vpcflow TO vpcflow_admin;
 
@@ -18,11 +18,11 @@ GRANT UPDATE ON vpcflow.settings TO vpcflow_admin;
 
 REVOKE EXECUTE ON FUNCTION vpcflow.ingest_file(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.ingest_data(text, bytea, text, text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION vpcflow.partition_for(timestamptz, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vpcflow.partition_for(timestamptz, boolean, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.attach_partition(regclass, timestamptz, timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION vpcflow.ensure_partitions(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION vpcflow.ingest_file(text, text, text) TO vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.ingest_data(text, bytea, text, text) TO vpcflow_writer;
-GRANT EXECUTE ON FUNCTION vpcflow.partition_for(timestamptz, boolean) TO vpcflow_writer;
+GRANT EXECUTE ON FUNCTION vpcflow.partition_for(timestamptz, boolean, boolean) TO vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.attach_partition(regclass, timestamptz, timestamptz) TO vpcflow_writer;
 GRANT EXECUTE ON FUNCTION vpcflow.ensure_partitions(timestamptz, timestamptz) TO vpcflow_writer;

@@ -170,7 +170,14 @@ WHERE i.inhparent = 'vpcflow.flows'::regclass;
 -- scan thanks to the constraint.  Creators are serialized by a
 -- transaction-level advisory lock, so a concurrent loader waits for the
 -- attach instead of creating an overlapping table.
-CREATE FUNCTION vpcflow.partition_for(ts timestamptz, attach boolean DEFAULT true)
+--
+-- backfill => true is for loading history (docs/bulk_load.md, Backfill):
+-- a partition it has to create whose end is already past hot_window is
+-- made warm at once (vpcflow.create_warm_partition, attached, whatever
+-- attach says), since maintenance would compress a hot one at its next
+-- pass anyway.
+CREATE FUNCTION vpcflow.partition_for(ts timestamptz, attach boolean DEFAULT true,
+                                      backfill boolean DEFAULT false)
 RETURNS TABLE (partition regclass, lower_bound timestamptz, upper_bound timestamptz,
                attached boolean)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -216,6 +223,11 @@ BEGIN
     name := 'flows_p' || to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD');
     IF hi - lo <> interval '1 day' OR (lo AT TIME ZONE 'UTC')::time <> time '00:00' THEN
         name := name || to_char(lo AT TIME ZONE 'UTC', '"_"HH24MISS');
+    END IF;
+    IF backfill AND EXISTS (SELECT 1 FROM vpcflow.settings s
+                            WHERE s.warm AND hi <= now() - s.hot_window) THEN
+        RETURN QUERY SELECT vpcflow.create_warm_partition(name, lo, hi), lo, hi, true;
+        RETURN;
     END IF;
     EXECUTE format('CREATE TABLE vpcflow.%I (LIKE vpcflow.flows INCLUDING DEFAULTS '
                    'INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)', name);

@@ -87,6 +87,7 @@ static PendingPart *pending_parts = NULL;
 static int	npending = 0;
 static int	maxpending = 0;
 static bool bulk_load = false;
+static bool bulk_backfill = false;	/* begin_bulk_load(backfill => true) */
 static bool callbacks_registered = false;
 
 static void
@@ -106,6 +107,7 @@ pending_xact_callback(XactEvent event, void *arg)
 		default:
 			npending = 0;
 			bulk_load = false;
+			bulk_backfill = false;
 			break;
 	}
 }
@@ -228,8 +230,8 @@ form_short_tuple(Target *t)
 static int
 find_target(StoreWriter *st, TimestampTz ts)
 {
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {TIMESTAMPTZOID, BOOLOID};
+	Datum		args[2];
 	bool		isnull;
 	Oid			relid;
 	TimestampTz lower,
@@ -254,9 +256,10 @@ find_target(StoreWriter *st, TimestampTz ts)
 		}
 
 	args[0] = TimestampTzGetDatum(ts);
+	args[1] = BoolGetDatum(bulk_backfill);
 	if (SPI_execute_with_args("SELECT partition::oid, lower_bound, upper_bound, attached "
-							  "FROM vpcflow.partition_for($1, false)",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+							  "FROM vpcflow.partition_for($1, false, $2)",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "vpcflow.partition_for(%s) returned no partition",
 			 timestamptz_to_str(ts));
@@ -264,7 +267,10 @@ find_target(StoreWriter *st, TimestampTz ts)
 	lower = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	upper = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	attached = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	/* a warm partition (docs/warm.md) takes late rows in its side table */
+	/*
+	 * a warm partition (docs/warm.md) takes late rows in its side table;
+	 * so does a day a backfill has just made warm
+	 */
 	if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
 	{
 		WarmPartInfo warm;
@@ -411,9 +417,11 @@ store_writer_finish(StoreWriter *st)
 }
 
 /*
- * vpcflow.begin_bulk_load(): the loads that follow in this transaction
- * leave the partitions they create unattached, for later loads of the
- * transaction to fill, until vpcflow.end_bulk_load() attaches them.
+ * vpcflow.begin_bulk_load(backfill boolean): the loads that follow in this
+ * transaction leave the partitions they create unattached, for later loads
+ * of the transaction to fill, until vpcflow.end_bulk_load() attaches them.
+ * With backfill, days already past hot_window are made warm instead, their
+ * rows written to the day's side table (no index at all).
  */
 PG_FUNCTION_INFO_V1(vpcflow_begin_bulk_load);
 Datum
@@ -425,6 +433,7 @@ vpcflow_begin_bulk_load(PG_FUNCTION_ARGS)
 				 errmsg("vpcflow.begin_bulk_load() can only be used in a transaction block")));
 	register_pending_callbacks();
 	bulk_load = true;
+	bulk_backfill = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
 	PG_RETURN_VOID();
 }
 
@@ -449,5 +458,6 @@ vpcflow_end_bulk_load(PG_FUNCTION_ARGS)
 	n = attach_pending();
 	SPI_finish();
 	bulk_load = false;
+	bulk_backfill = false;
 	PG_RETURN_INT32(n);
 }

@@ -130,6 +130,65 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'vpcflow_write_gzip_lines'
 LANGUAGE C STRICT;
 
+-- The tables of a warm partition for [lo, hi): its side table for late
+-- rows, the foreign table with vpcflow.flows's columns (the block layout),
+-- and its vpcflow.warm_partitions entry.  Callers attach the foreign table:
+-- compress_partition in place of a hot day, create_warm_partition for a
+-- day that a backfill makes warm from the start.  No grants: readers reach
+-- partitions only through vpcflow.flows.
+CREATE FUNCTION vpcflow.new_warm_tables(ft_name name, side_name name, lo timestamptz,
+                                        hi timestamptz)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    coldefs text;
+    cols name[];
+BEGIN
+    SELECT string_agg(format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                             CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END), ', '
+                      ORDER BY a.attnum),
+           array_agg(a.attname ORDER BY a.attnum)
+        INTO coldefs, cols
+        FROM pg_attribute a
+        WHERE a.attrelid = 'vpcflow.flows'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+    EXECUTE format('CREATE TABLE vpcflow.%I (LIKE vpcflow.flows INCLUDING DEFAULTS INCLUDING STORAGE)',
+                   side_name);
+    EXECUTE format('CREATE FOREIGN TABLE vpcflow.%I (%s) SERVER vpcflow_warm', ft_name, coldefs);
+    EXECUTE format('REVOKE ALL ON vpcflow.%I, vpcflow.%I FROM PUBLIC, vpcflow_reader, vpcflow_writer',
+                   side_name, ft_name);
+    INSERT INTO vpcflow.warm_partitions (partition, side_table, lower_bound, upper_bound, columns)
+        VALUES (format('vpcflow.%I', ft_name)::regclass, format('vpcflow.%I', side_name)::regclass,
+                lo, hi, cols);
+END
+$fn$;
+
+-- A new, empty warm partition part_name for [lo, hi), attached to
+-- vpcflow.flows: partition_for(ts, backfill => true) makes a day that is
+-- already past hot_window this way (docs/bulk_load.md, Backfill).  Its rows
+-- go to its side table and the next maintenance pass folds them into
+-- blocks, as for late rows of a compressed day.  Runs as vpcflow_admin,
+-- which owns the store and may use the warm foreign server.
+CREATE FUNCTION vpcflow.create_warm_partition(part_name name, lo timestamptz, hi timestamptz)
+RETURNS regclass
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF part_name !~ '^flows_p[0-9]{8}(_[0-9]{6})?$' OR lo IS NULL OR hi IS NULL OR lo >= hi
+       OR NOT isfinite(lo) OR NOT isfinite(hi) THEN
+        RAISE EXCEPTION 'invalid warm partition % [%, %)', part_name, lo, hi
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM vpcflow.new_warm_tables(part_name, left(part_name, 50) || '_late', lo, hi);
+    -- a foreign table has no index to build and no rows to check
+    EXECUTE format('ALTER TABLE vpcflow.flows ATTACH PARTITION vpcflow.%I FOR VALUES FROM (%L) TO (%L)',
+                   part_name, lo, hi);
+    RETURN format('vpcflow.%I', part_name)::regclass;
+END
+$fn$;
+
 -- Size and state of every partition.
 CREATE VIEW vpcflow.partition_tiers AS
 SELECT p.partition, p.lower_bound, p.upper_bound,
@@ -166,8 +225,6 @@ DECLARE
     relname name;
     tmpname name;
     side name;
-    coldefs text;
-    cols name[];
     n bigint;
     hbytes bigint;
     block_rows integer;
@@ -207,18 +264,7 @@ BEGIN
     SELECT c.relname INTO relname FROM pg_class c WHERE c.oid = part;
     tmpname := left(relname, 50) || '_warm';
     side := left(relname, 50) || '_late';
-    SELECT string_agg(format('%I %s%s', a.attname, format_type(a.atttypid, a.atttypmod),
-                             CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END), ', '
-                      ORDER BY a.attnum),
-           array_agg(a.attname ORDER BY a.attnum)
-        INTO coldefs, cols
-        FROM pg_attribute a
-        WHERE a.attrelid = 'vpcflow.flows'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
-    EXECUTE format('CREATE TABLE vpcflow.%I (LIKE vpcflow.flows INCLUDING DEFAULTS INCLUDING STORAGE)', side);
-    EXECUTE format('CREATE FOREIGN TABLE vpcflow.%I (%s) SERVER vpcflow_warm', tmpname, coldefs);
-    INSERT INTO vpcflow.warm_partitions (partition, side_table, lower_bound, upper_bound, columns)
-        VALUES (format('vpcflow.%I', tmpname)::regclass, format('vpcflow.%I', side)::regclass,
-                lo, hi, cols);
+    PERFORM vpcflow.new_warm_tables(tmpname, side, lo, hi);
     n := vpcflow.warm_build(part, format('vpcflow.%I', tmpname)::regclass, lo, hi, block_rows);
 
     PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
@@ -660,6 +706,11 @@ $fn$;
 -- ---------------------------------------------------------------- privileges
 ALTER FUNCTION vpcflow.compress_partition(regclass) OWNER TO vpcflow_admin;
 ALTER FUNCTION vpcflow.fold_partition(regclass) OWNER TO vpcflow_admin;
+ALTER FUNCTION vpcflow.create_warm_partition(name, timestamptz, timestamptz) OWNER TO vpcflow_admin;
+REVOKE EXECUTE ON FUNCTION vpcflow.new_warm_tables(name, name, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION vpcflow.create_warm_partition(name, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vpcflow.new_warm_tables(name, name, timestamptz, timestamptz),
+    vpcflow.create_warm_partition(name, timestamptz, timestamptz) TO vpcflow_admin;
 ALTER FUNCTION vpcflow.sync_side_tables() OWNER TO vpcflow_admin;
 ALTER FUNCTION vpcflow.drop_partition(regclass) OWNER TO vpcflow_admin;
 ALTER FUNCTION vpcflow.archive_partition(regclass, text) OWNER TO vpcflow_admin;

@@ -132,6 +132,32 @@ check "re-run after kill -9 mid-batch: exactly the rows of a clean load, every f
 check "bulk-loaded days carry their three indexes" test \
     "$(q vpcflow_load_h "SELECT count(*) FILTER (WHERE n = 3) || '/' || count(*) FROM (SELECT (SELECT count(*) FROM pg_index x WHERE x.indrelid = p.partition) AS n FROM vpcflow.partitions p) s")" = "3/3"
 
+# ---------------------------------------------------------------- --backfill, killed, then re-run
+# The tree's days (March 2025) are past hot_window: --backfill makes them
+# warm at once and connections share their files.  Killed mid-batch and
+# re-run, the rows must be those of the ordinary bulk load above, every
+# file once; maintenance then folds the side tables into blocks.
+fresh_db vpcflow_load_bf
+partial=$(load_then_kill vpcflow_load_bf 1 0.05 --batch-seconds 0.3 --backfill)
+check "--backfill: kill -9 stopped the load part-way ($partial of 240 files)" test "$partial" -lt 240
+check "--backfill: after kill -9, only whole files are stored" test \
+    "$(q vpcflow_load_bf "SELECT count(*) FROM vpcflow.flows")" = "$(q vpcflow_load_bf "SELECT coalesce(sum(rows), 0) FROM vpcflow.ingest_log")"
+"$LOAD" -q -d vpcflow_load_bf -j 2 --backfill "$WORK/tree-kill" 2>"$WORK/resume-bf.err"
+rc=$?
+check "--backfill: re-run after kill -9 exits 0" test "$rc" -eq 0
+check "--backfill: exactly the rows of the ordinary bulk load, every file once" test \
+    "$(q vpcflow_load_bf "$digest") $(q vpcflow_load_bf "SELECT count(*) || '/' || count(DISTINCT sha256) FROM vpcflow.ingest_log")" = \
+    "$(q vpcflow_load_h "$digest") 240/240"
+check "--backfill: the three days are warm, their rows in side tables" test \
+    "$(q vpcflow_load_bf "SELECT string_agg(tier, ',' ORDER BY lower_bound) || ' ' || sum(warm_rows) FROM vpcflow.partition_tiers WHERE lower_bound < '2025-04-01'")" = "warm,warm,warm 0"
+q vpcflow_load_bf "CALL vpcflow.run_maintenance()" >/dev/null 2>&1
+check "--backfill: maintenance folds them into blocks, the rows unchanged" test \
+    "$(q vpcflow_load_bf "SELECT sum(warm_rows) FROM vpcflow.partition_tiers WHERE lower_bound < '2025-04-01'") $(q vpcflow_load_bf "$digest")" = \
+    "$killed $(q vpcflow_load_h "$digest")"
+"$LOAD" -q -d vpcflow_load_bf -j 1 --backfill --shards "$WORK/tree-kill" 2>"$WORK/bf-shards.err"
+rc=$?
+check "--backfill with --shards: refused (exit 2)" bash -c "test $rc -eq 2 && grep -q 'cannot be combined' '$WORK/bf-shards.err'"
+
 # a bulk load that never calls end_bulk_load cannot commit, and leaves nothing
 fresh_db vpcflow_load_i
 f1=$(find "$WORK/tree" -name '*.gz' | sort | head -1)

@@ -66,9 +66,14 @@ INSERT INTO allow_views VALUES
 
 CREATE TEMP TABLE allow_definer (fn text PRIMARY KEY, reason text NOT NULL);
 INSERT INTO allow_definer VALUES
-    ('vpcflow.partition_for(timestamp with time zone,boolean)',
+    ('vpcflow.partition_for(timestamp with time zone,boolean,boolean)',
      'runs as vpcflow_admin (the store''s owner) so a writer''s load can create a partition it '
-     'could not create itself; takes only a time; the name and bounds are computed, not given'),
+     'could not create itself; takes only a time; the name and bounds are computed, not given; '
+     'backfill => true makes a day already past hot_window warm instead (create_warm_partition)'),
+    ('vpcflow.create_warm_partition(name,timestamp with time zone,timestamp with time zone)',
+     'runs as vpcflow_admin for partition_for(backfill => true): an empty warm day attached to '
+     'vpcflow.flows; the name must be a partition name, ATTACH refuses overlapping bounds; '
+     'executable by vpcflow_admin only'),
     ('vpcflow.attach_partition(regclass,timestamp with time zone,timestamp with time zone)',
      'runs as vpcflow_admin to attach a table partition_for made unattached; refuses anything but '
      'an unattached vpcflow table carrying the vpcflow_pending_bounds constraint, whose CHECK '
@@ -239,6 +244,7 @@ SELECT ok(NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(f.proacl, acldefault('f'
 FROM audit_functions f
 WHERE f.fn ~ ('^vpcflow\.(ingest_|partition_for|attach_partition|ensure_partitions|protect_relation|replace_prefix_set|load_|publish_anonymized|anonymized_flows'
                '|run_maintenance|set_policy|compress_partition|fold_partition|sync_side_tables|drop_partition'
+               '|create_warm_partition|new_warm_tables'
                '|archive_partition|warm_build|write_gzip_lines|maintenance_log_write'
                '|refresh_rollups|expire_rollups|schedule_rollups|run_detections|refresh_detection_rollups|expire_detection_rollups)')
 ORDER BY f.fn;
