@@ -118,11 +118,19 @@ object_names(int kind)
 	return NULL;
 }
 
-/* key[0..klen) equals name, by length first */
+/*
+ * key[0..klen) equals name, by length and first byte first; the names are
+ * short, so a loop beats a call to memcmp
+ */
 static inline bool
 key_eq(const char *key, size_t klen, const char *name, size_t nlen)
 {
-	return klen == nlen && memcmp(key, name, nlen) == 0;
+	if (klen != nlen || (nlen > 0 && key[0] != name[0]))
+		return false;
+	for (size_t i = 1; i < nlen; i++)
+		if (key[i] != name[i])
+			return false;
+	return true;
 }
 
 /* The payload member a key names, or -1. */
@@ -436,7 +444,11 @@ cf_gcp_entry(CloudReader *r, int level)
 	size_t		end;
 	int			local = -1;
 
-	memset(&e, 0, sizeof(e));
+	/* the extra arrays are filled up to nextra before they are read */
+	memset(e.m, 0, sizeof(e.m));
+	e.log_name = 0;
+	e.has_payload = false;
+	e.nextra = 0;
 	r->arena_used = 0;
 	cf_row_begin(r, FLOW_PROVIDER_GCP);
 	r->js.pos++;
@@ -486,11 +498,18 @@ cf_gcp_entry(CloudReader *r, int level)
 		size_t		p = e.m[G_REPORTER].at,
 					n = 0;
 
-		if (!cf_at_char(r, p, '"'))
+		/* "SRC" and "DEST" are plain: compared in place, else decoded */
+		if (r->js.len - p >= 5 && memcmp(r->js.buf + p, "\"SRC\"", 5) == 0)
+			local = 0;
+		else if (r->js.len - p >= 6 && memcmp(r->js.buf + p, "\"DEST\"", 6) == 0)
+			local = 1;
+		else if (!cf_at_char(r, p, '"'))
 			n = sizeof(rep);
 		else if (json_read_string(&r->js, &p, rep, sizeof(rep), &n, NULL) < 0)
 			return -1;
-		if (n == 3 && memcmp(rep, "SRC", 3) == 0)
+		if (local >= 0)
+			;
+		else if (n == 3 && memcmp(rep, "SRC", 3) == 0)
 			local = 0;
 		else if (n == 4 && memcmp(rep, "DEST", 4) == 0)
 			local = 1;
