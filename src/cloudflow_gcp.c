@@ -64,6 +64,7 @@ typedef struct GcpMember
 	bool		scanned;
 	bool		other;			/* it has members we do not map */
 	size_t		sub[MAX_OBJ_KEYS];
+	size_t		sub_end[MAX_OBJ_KEYS];	/* a plain string's closing quote, or 0 */
 } GcpMember;
 
 typedef struct GcpEntry
@@ -185,14 +186,15 @@ payload_key(const char *key, size_t klen)
  * any other member.  Everything is validated; js.pos ends after the '}'.
  */
 static int
-object_members(CloudReader *r, int level, const Name *names, size_t *sub, bool *other)
+object_members(CloudReader *r, int level, const Name *names, size_t *sub, size_t *sub_end,
+			   bool *other)
 {
 	bool		first = true;
 	int			m;
 
 	*other = false;
 	for (int i = 0; i < MAX_OBJ_KEYS; i++)
-		sub[i] = 0;
+		sub[i] = sub_end[i] = 0;
 	r->js.pos++;
 	while ((m = json_next_member(&r->js, &first)) > 0)
 	{
@@ -207,12 +209,25 @@ object_members(CloudReader *r, int level, const Name *names, size_t *sub, bool *
 			if (key_eq(key, klen, names[i].s, names[i].len))
 				break;
 		if (names[i].s != NULL)
+		{
 			sub[i] = r->js.pos;
+			sub_end[i] = 0;
+		}
 		else
 			*other = true;
 		if (r->js.pos < r->js.len && r->js.buf[r->js.pos] == '"')
 		{
-			if (json_skip_string(&r->js, &r->js.pos) < 0)
+			/* a plain string's end is noted, for the value to be used in place */
+			const unsigned char *b = (const unsigned char *) r->js.buf;
+			size_t		q = r->js.pos + 1 + json_plain_run(b, r->js.pos + 1, r->js.len);
+
+			if (q < r->js.len && b[q] == '"')
+			{
+				if (names[i].s != NULL)
+					sub_end[i] = q;
+				r->js.pos = q + 1;
+			}
+			else if (json_skip_string(&r->js, &r->js.pos) < 0)
 				return -1;
 		}
 		else if (json_skip_value(&r->js, level) < 0)
@@ -277,7 +292,8 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 		kind = k >= 0 ? object_kind(k) : O_NONE;
 		if (kind != O_NONE && cf_at_char(r, at, '{'))
 		{
-			if (object_members(r, level + 1, object_names(kind), e->m[k].sub, &e->m[k].other) < 0)
+			if (object_members(r, level + 1, object_names(kind), e->m[k].sub, e->m[k].sub_end,
+							   &e->m[k].other) < 0)
 				return -1;
 			e->m[k].scanned = true;
 		}
@@ -333,16 +349,23 @@ keep_member(CloudReader *r, const GcpMember *m)
  * not stored; *differs tells whether it was another value.
  */
 static int
-text_once(CloudReader *r, int f, size_t at, bool *differs)
+text_once(CloudReader *r, int f, size_t at, size_t plain_end, bool *differs)
 {
 	size_t		mark = r->arena_used;
 	FlowStr		s;
 	int			rc;
 
-	if (at == 0 || cf_at_char(r, at, 'n'))
+	if (plain_end != 0)
+	{
+		/* a plain string: its bytes, as cf_arena_string would give them */
+		if (plain_end - at - 1 >= CLOUD_ARENA_SIZE - r->arena_used)
+			return 0;
+		s.ptr = r->js.buf + at + 1;
+		s.len = (uint32_t) (plain_end - at - 1);
+	}
+	else if (at == 0 || cf_at_char(r, at, 'n'))
 		return 1;
-	rc = cf_arena_string(r, at, &s);
-	if (rc <= 0)
+	else if ((rc = cf_arena_string(r, at, &s)) <= 0)
 		return rc;
 	if (s.len == 0)
 		return 1;
@@ -412,7 +435,7 @@ gcp_object(CloudReader *r, const GcpMember *m, const int *fields, const char *wh
 		}
 		else
 		{
-			rc = text_once(r, f, m->sub[i], &keep);
+			rc = text_once(r, f, m->sub[i], m->sub_end[i], &keep);
 			if (rc == 0 && strict)
 				cf_bad_in(r, what, "expected a string (of at most 16 kB)");
 		}
