@@ -316,7 +316,7 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t) doe - 719468;
 }
 
-static bool
+static inline bool
 digits(const char *s, int n, int *v)
 {
 	*v = 0;

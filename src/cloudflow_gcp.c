@@ -180,6 +180,18 @@ payload_key(const char *key, size_t klen)
 	return -1;
 }
 
+/* A number starts at js.pos: json_skip_value would only skip the number. */
+static inline bool
+value_is_number(const CloudReader *r)
+{
+	char		c;
+
+	if (r->js.pos >= r->js.len)
+		return false;
+	c = r->js.buf[r->js.pos];
+	return c == '-' || (c >= '0' && c <= '9');
+}
+
 /*
  * The members of a mapped object whose '{' is at js.pos: the value offsets
  * of names[] into sub[] (the last of duplicates wins), *other when it has
@@ -228,6 +240,11 @@ object_members(CloudReader *r, int level, const Name *names, size_t *sub, size_t
 				r->js.pos = q + 1;
 			}
 			else if (json_skip_string(&r->js, &r->js.pos) < 0)
+				return -1;
+		}
+		else if (value_is_number(r))
+		{
+			if (json_skip_number(&r->js) < 0)
 				return -1;
 		}
 		else if (json_skip_value(&r->js, level) < 0)
@@ -304,6 +321,11 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 			if (cf_at_char(r, at, '"'))
 			{
 				if (json_skip_string(&r->js, &r->js.pos) < 0)
+					return -1;
+			}
+			else if (value_is_number(r))
+			{
+				if (json_skip_number(&r->js) < 0)
 					return -1;
 			}
 			else if (json_skip_value(&r->js, level) < 0)
@@ -467,8 +489,12 @@ cf_gcp_entry(CloudReader *r, int level)
 	size_t		end;
 	int			local = -1;
 
-	/* the extra arrays are filled up to nextra before they are read */
-	memset(e.m, 0, sizeof(e.m));
+	/*
+	 * A member's other fields are set whenever its offset is, and read only
+	 * when it is not 0; the extra arrays are filled up to nextra.
+	 */
+	for (int k = 0; k < G_NKEYS; k++)
+		e.m[k].at = 0;
 	e.log_name = 0;
 	e.has_payload = false;
 	e.nextra = 0;
