@@ -100,13 +100,48 @@ cf_members_at(CloudReader *r, size_t pos, int level, const char *const *keys, in
 	return m;
 }
 
-/* The decoded string at at, in the arena.  1 ok, 0 not a string, -1 error. */
+/*
+ * The bytes of the string at at when it is plain (printable ASCII, no
+ * escapes): its decoded text is those bytes, to be used in place.  False
+ * for anything else, which takes json_read_string.
+ */
+static inline bool
+plain_string_at(const CloudReader *r, size_t at, const char **s, size_t *n)
+{
+	const unsigned char *b = (const unsigned char *) r->js.buf;
+	size_t		p;
+
+	if (!cf_at_char(r, at, '"'))
+		return false;
+	p = at + 1 + json_plain_run(b, at + 1, r->js.len);
+	if (p >= r->js.len || b[p] != '"')
+		return false;
+	*s = r->js.buf + at + 1;
+	*n = p - at - 1;
+	return true;
+}
+
+/*
+ * The decoded string at at: in the arena, or in place when it is plain
+ * (the document outlives the row).  1 ok, 0 not a string (or longer than
+ * the arena's room), -1 error.
+ */
 int
 cf_arena_string(CloudReader *r, size_t at, FlowStr *out)
 {
 	size_t		room = CLOUD_ARENA_SIZE - r->arena_used;
 	size_t		n;
+	const char *s;
 
+	if (plain_string_at(r, at, &s, &n))
+	{
+		/* as long as a decoded copy could be: the same limit */
+		if (n >= room)
+			return 0;
+		out->ptr = s;
+		out->len = (uint32_t) n;
+		return 1;
+	}
 	if (!cf_at_char(r, at, '"'))
 		return 0;
 	if (json_read_string(&r->js, &at, r->arena + r->arena_used, room, &n, "a string value") < 0)
@@ -157,6 +192,34 @@ cf_int_value(CloudReader *r, size_t at, bool strings_ok, int64_t max, int64_t *v
 	char		tok[48];
 	size_t		n;
 
+	/*
+	 * The common case, read in place: up to 18 plain digits (no overflow
+	 * before the max check), as a string ending in its quote or a number
+	 * ending in a byte that cannot continue one.  Anything else (signs,
+	 * fractions, exponents, escapes, leading zeros) takes the full path.
+	 */
+	{
+		size_t		q = at + (cf_at_char(r, at, '"') ? 1 : 0);
+		size_t		lim = r->js.len;
+		uint64_t	u = 0;
+		size_t		i = q;
+
+		if (q > at && !strings_ok)
+			return 0;
+		while (i < lim && i - q < 18 && b[i] >= '0' && b[i] <= '9')
+			u = u * 10 + (uint64_t) (b[i++] - '0');
+		if (i > q && i < lim && !(b[q] == '0' && i - q > 1) &&
+			(q > at ? b[i] == '"' :
+			 (b[i] != '.' && b[i] != 'e' && b[i] != 'E' && !(b[i] >= '0' && b[i] <= '9'))))
+		{
+			if (u > (uint64_t) max)
+				return 0;
+			if (q == at)
+				r->js.pos = i;
+			*v = (int64_t) u;
+			return 1;
+		}
+	}
 	if (cf_at_char(r, at, '"'))
 	{
 		if (!strings_ok)
@@ -253,7 +316,7 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t) doe - 719468;
 }
 
-static bool
+static inline bool
 digits(const char *s, int n, int *v)
 {
 	*v = 0;
@@ -335,12 +398,23 @@ cf_set_time(CloudReader *r, int f, size_t at, const char *field)
 	size_t		p = at,
 				n;
 	int64_t		us;
+	const char *s;
 
 	if (at == 0 || cf_at_char(r, at, 'n'))
 		return true;
 	if (!cf_at_char(r, at, '"'))
 	{
 		cf_bad_in(r, field, "expected an RFC 3339 time string");
+		return true;
+	}
+	if (plain_string_at(r, at, &s, &n))
+	{
+		if (n >= sizeof(tok) || !parse_rfc3339(s, n, &us))
+		{
+			cf_bad_in(r, field, "invalid RFC 3339 time");
+			return true;
+		}
+		flow_row_set(&r->row, f, us);
 		return true;
 	}
 	if (json_read_string(&r->js, &p, tok, sizeof(tok), &n, NULL) < 0)
@@ -360,10 +434,21 @@ cf_set_addr(CloudReader *r, int f, size_t at, const char *field)
 	char		tok[64];
 	size_t		p = at,
 				n;
+	const char *s;
 
 	if (at == 0 || !cf_at_char(r, at, '"'))
 	{
 		cf_bad_in(r, field, at == 0 ? "missing IP address" : "expected an IP address string");
+		return true;
+	}
+	if (plain_string_at(r, at, &s, &n))
+	{
+		if (n >= sizeof(tok) || !flow_parse_addr(s, n, &r->row.v[f].addr))
+		{
+			cf_bad_in(r, field, "invalid IP address");
+			return true;
+		}
+		r->row.present[f >> 6] |= UINT64_C(1) << (f & 63);
 		return true;
 	}
 	if (json_read_string(&r->js, &p, tok, sizeof(tok), &n, NULL) < 0)

@@ -64,6 +64,7 @@ typedef struct GcpMember
 	bool		scanned;
 	bool		other;			/* it has members we do not map */
 	size_t		sub[MAX_OBJ_KEYS];
+	size_t		sub_end[MAX_OBJ_KEYS];	/* a plain string's closing quote, or 0 */
 } GcpMember;
 
 typedef struct GcpEntry
@@ -118,11 +119,19 @@ object_names(int kind)
 	return NULL;
 }
 
-/* key[0..klen) equals name, by length first */
+/*
+ * key[0..klen) equals name, by length and first byte first; the names are
+ * short, so a loop beats a call to memcmp
+ */
 static inline bool
 key_eq(const char *key, size_t klen, const char *name, size_t nlen)
 {
-	return klen == nlen && memcmp(key, name, nlen) == 0;
+	if (klen != nlen || (nlen > 0 && key[0] != name[0]))
+		return false;
+	for (size_t i = 1; i < nlen; i++)
+		if (key[i] != name[i])
+			return false;
+	return true;
 }
 
 /* The payload member a key names, or -1. */
@@ -171,20 +180,33 @@ payload_key(const char *key, size_t klen)
 	return -1;
 }
 
+/* A number starts at js.pos: json_skip_value would only skip the number. */
+static inline bool
+value_is_number(const CloudReader *r)
+{
+	char		c;
+
+	if (r->js.pos >= r->js.len)
+		return false;
+	c = r->js.buf[r->js.pos];
+	return c == '-' || (c >= '0' && c <= '9');
+}
+
 /*
  * The members of a mapped object whose '{' is at js.pos: the value offsets
  * of names[] into sub[] (the last of duplicates wins), *other when it has
  * any other member.  Everything is validated; js.pos ends after the '}'.
  */
 static int
-object_members(CloudReader *r, int level, const Name *names, size_t *sub, bool *other)
+object_members(CloudReader *r, int level, const Name *names, size_t *sub, size_t *sub_end,
+			   bool *other)
 {
 	bool		first = true;
 	int			m;
 
 	*other = false;
 	for (int i = 0; i < MAX_OBJ_KEYS; i++)
-		sub[i] = 0;
+		sub[i] = sub_end[i] = 0;
 	r->js.pos++;
 	while ((m = json_next_member(&r->js, &first)) > 0)
 	{
@@ -199,12 +221,30 @@ object_members(CloudReader *r, int level, const Name *names, size_t *sub, bool *
 			if (key_eq(key, klen, names[i].s, names[i].len))
 				break;
 		if (names[i].s != NULL)
+		{
 			sub[i] = r->js.pos;
+			sub_end[i] = 0;
+		}
 		else
 			*other = true;
 		if (r->js.pos < r->js.len && r->js.buf[r->js.pos] == '"')
 		{
-			if (json_skip_string(&r->js, &r->js.pos) < 0)
+			/* a plain string's end is noted, for the value to be used in place */
+			const unsigned char *b = (const unsigned char *) r->js.buf;
+			size_t		q = r->js.pos + 1 + json_plain_run(b, r->js.pos + 1, r->js.len);
+
+			if (q < r->js.len && b[q] == '"')
+			{
+				if (names[i].s != NULL)
+					sub_end[i] = q;
+				r->js.pos = q + 1;
+			}
+			else if (json_skip_string(&r->js, &r->js.pos) < 0)
+				return -1;
+		}
+		else if (value_is_number(r))
+		{
+			if (json_skip_number(&r->js) < 0)
 				return -1;
 		}
 		else if (json_skip_value(&r->js, level) < 0)
@@ -269,7 +309,8 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 		kind = k >= 0 ? object_kind(k) : O_NONE;
 		if (kind != O_NONE && cf_at_char(r, at, '{'))
 		{
-			if (object_members(r, level + 1, object_names(kind), e->m[k].sub, &e->m[k].other) < 0)
+			if (object_members(r, level + 1, object_names(kind), e->m[k].sub, e->m[k].sub_end,
+							   &e->m[k].other) < 0)
 				return -1;
 			e->m[k].scanned = true;
 		}
@@ -280,6 +321,11 @@ gcp_members(CloudReader *r, GcpEntry *e, int level, bool payload)
 			if (cf_at_char(r, at, '"'))
 			{
 				if (json_skip_string(&r->js, &r->js.pos) < 0)
+					return -1;
+			}
+			else if (value_is_number(r))
+			{
+				if (json_skip_number(&r->js) < 0)
 					return -1;
 			}
 			else if (json_skip_value(&r->js, level) < 0)
@@ -325,16 +371,23 @@ keep_member(CloudReader *r, const GcpMember *m)
  * not stored; *differs tells whether it was another value.
  */
 static int
-text_once(CloudReader *r, int f, size_t at, bool *differs)
+text_once(CloudReader *r, int f, size_t at, size_t plain_end, bool *differs)
 {
 	size_t		mark = r->arena_used;
 	FlowStr		s;
 	int			rc;
 
-	if (at == 0 || cf_at_char(r, at, 'n'))
+	if (plain_end != 0)
+	{
+		/* a plain string: its bytes, as cf_arena_string would give them */
+		if (plain_end - at - 1 >= CLOUD_ARENA_SIZE - r->arena_used)
+			return 0;
+		s.ptr = r->js.buf + at + 1;
+		s.len = (uint32_t) (plain_end - at - 1);
+	}
+	else if (at == 0 || cf_at_char(r, at, 'n'))
 		return 1;
-	rc = cf_arena_string(r, at, &s);
-	if (rc <= 0)
+	else if ((rc = cf_arena_string(r, at, &s)) <= 0)
 		return rc;
 	if (s.len == 0)
 		return 1;
@@ -404,7 +457,7 @@ gcp_object(CloudReader *r, const GcpMember *m, const int *fields, const char *wh
 		}
 		else
 		{
-			rc = text_once(r, f, m->sub[i], &keep);
+			rc = text_once(r, f, m->sub[i], m->sub_end[i], &keep);
 			if (rc == 0 && strict)
 				cf_bad_in(r, what, "expected a string (of at most 16 kB)");
 		}
@@ -436,7 +489,15 @@ cf_gcp_entry(CloudReader *r, int level)
 	size_t		end;
 	int			local = -1;
 
-	memset(&e, 0, sizeof(e));
+	/*
+	 * A member's other fields are set whenever its offset is, and read only
+	 * when it is not 0; the extra arrays are filled up to nextra.
+	 */
+	for (int k = 0; k < G_NKEYS; k++)
+		e.m[k].at = 0;
+	e.log_name = 0;
+	e.has_payload = false;
+	e.nextra = 0;
 	r->arena_used = 0;
 	cf_row_begin(r, FLOW_PROVIDER_GCP);
 	r->js.pos++;
@@ -486,11 +547,18 @@ cf_gcp_entry(CloudReader *r, int level)
 		size_t		p = e.m[G_REPORTER].at,
 					n = 0;
 
-		if (!cf_at_char(r, p, '"'))
+		/* "SRC" and "DEST" are plain: compared in place, else decoded */
+		if (r->js.len - p >= 5 && memcmp(r->js.buf + p, "\"SRC\"", 5) == 0)
+			local = 0;
+		else if (r->js.len - p >= 6 && memcmp(r->js.buf + p, "\"DEST\"", 6) == 0)
+			local = 1;
+		else if (!cf_at_char(r, p, '"'))
 			n = sizeof(rep);
 		else if (json_read_string(&r->js, &p, rep, sizeof(rep), &n, NULL) < 0)
 			return -1;
-		if (n == 3 && memcmp(rep, "SRC", 3) == 0)
+		if (local >= 0)
+			;
+		else if (n == 3 && memcmp(rep, "SRC", 3) == 0)
 			local = 0;
 		else if (n == 4 && memcmp(rep, "DEST", 4) == 0)
 			local = 1;

@@ -8,9 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* Line of offset at, counting from a cached position either way. */
 size_t
@@ -77,83 +74,6 @@ json_skip_ws_slow(JsonScan *e)
 			break;
 		e->pos++;
 	}
-}
-
-/* 1 for the bytes a plain run may hold: printable ASCII but '"' and '\\' */
-static const unsigned char plain_byte[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-/*
- * Length of the run of plain string bytes (printable ASCII other than '"'
- * and '\\') at b[p..len).  With SSE2 (every x86-64), sixteen at a time: a
- * signed compare below 0x20 flags both control bytes and bytes at or above
- * 0x80.  Elsewhere eight at a time: a word has none of the bytes that end
- * a run when no byte is below 0x20 or at or above 0x80 and none equals '"'
- * or '\\' (the classic has-zero / has-less bit tricks).
- */
-static inline size_t
-plain_run(const unsigned char *b, size_t p, size_t len)
-{
-	size_t		start = p;
-
-#if defined(__SSE2__)
-	const __m128i quote = _mm_set1_epi8('"');
-	const __m128i bslash = _mm_set1_epi8('\\');
-	const __m128i space = _mm_set1_epi8(0x20);
-
-	while (len - p >= 16)
-	{
-		__m128i		v = _mm_loadu_si128((const __m128i *) (b + p));
-		__m128i		m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-												  _mm_cmpeq_epi8(v, bslash)),
-									 _mm_cmplt_epi8(v, space));
-		unsigned	bits = (unsigned) _mm_movemask_epi8(m);
-
-		if (bits != 0)
-			return p - start + (size_t) __builtin_ctz(bits);
-		p += 16;
-	}
-#else
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	const uint64_t highs = UINT64_C(0x8080808080808080);
-
-	while (len - p >= 8)
-	{
-		uint64_t	v,
-					q,
-					s,
-					m;
-
-		memcpy(&v, b + p, 8);
-		q = v ^ (ones * '"');
-		s = v ^ (ones * '\\');
-		m = (((q - ones) & ~q) | ((s - ones) & ~s) | (v - ones * 0x20) | v) & highs;
-		if (m != 0)
-		{
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			/*
-			 * The lowest flagged byte is exact (borrows only run upwards):
-			 * on a little-endian machine it is the first byte in memory.
-			 */
-			return p - start + ((size_t) __builtin_ctzll(m) >> 3);
-#else
-			break;
-#endif
-		}
-		p += 8;
-	}
-#endif
-	while (p < len && plain_byte[b[p]])
-		p++;
-	return p - start;
 }
 
 static bool
@@ -289,7 +209,7 @@ json_read_string(JsonScan *e, size_t *pp, char *out, size_t cap,
 		uint32_t	cp;
 
 		/* printable ASCII is copied in runs */
-		p += plain_run(b, p, len);
+		p += json_plain_run(b, p, len);
 		put(out, cap, &n, b + run, p - run);
 		if (p >= len)
 			return json_fail(e, *pp, "unterminated string");
@@ -384,13 +304,13 @@ json_read_string(JsonScan *e, size_t *pp, char *out, size_t cap,
  * takes json_read_string.
  */
 int
-json_skip_string(JsonScan *e, size_t *pp)
+json_skip_string_slow(JsonScan *e, size_t *pp)
 {
 	const unsigned char *b = (const unsigned char *) e->buf;
 	size_t		p = *pp + 1;
 	size_t		n;
 
-	p += plain_run(b, p, e->len);
+	p += json_plain_run(b, p, e->len);
 	if (p < e->len && b[p] == '"')
 	{
 		*pp = p + 1;
@@ -423,11 +343,11 @@ json_after_key(JsonScan *e)
  * *klen is its full decoded length (more than cap: it was cut).
  */
 int
-json_member_key(JsonScan *e, const char **key, size_t *klen, char *buf, size_t cap)
+json_member_key_slow(JsonScan *e, const char **key, size_t *klen, char *buf, size_t cap)
 {
 	const unsigned char *b = (const unsigned char *) e->buf;
 	size_t		s = e->pos + 1;
-	size_t		p = s + plain_run(b, s, e->len);
+	size_t		p = s + json_plain_run(b, s, e->len);
 
 	if (p < e->len && b[p] == '"')
 	{
@@ -527,6 +447,29 @@ json_read_key(JsonScan *e, char *key, size_t cap, size_t *klen)
 }
 
 /*
+ * A key and its ':' as json_read_key(e, NULL, 0, NULL) reads them; a plain
+ * key with the ':' right after it (compact JSON) without the call.
+ */
+static inline int
+skip_key(JsonScan *e)
+{
+	const unsigned char *b = (const unsigned char *) e->buf;
+
+	if (e->pos < e->len && b[e->pos] == '"')
+	{
+		size_t		p = e->pos + 1 + json_plain_run(b, e->pos + 1, e->len);
+
+		if (p + 1 < e->len && b[p] == '"' && b[p + 1] == ':')
+		{
+			e->pos = p + 2;
+			json_skip_ws(e);
+			return 0;
+		}
+	}
+	return json_read_key(e, NULL, 0, NULL);
+}
+
+/*
  * Skip the value at e->pos, whose parent is at nesting level parent.  Open
  * arrays and objects are a bit stack (1 = array), which the depth limit
  * keeps within 64 bits.
@@ -569,7 +512,7 @@ json_skip_value(JsonScan *e, int parent)
 				continue;
 			else
 			{
-				if (json_read_key(e, NULL, 0, NULL) < 0)
+				if (skip_key(e) < 0)
 					return -1;
 				continue;
 			}
@@ -599,7 +542,7 @@ json_skip_value(JsonScan *e, int parent)
 			if (e->pos < e->len && e->buf[e->pos] == ',')
 			{
 				e->pos++;
-				if (!is_array && json_read_key(e, NULL, 0, NULL) < 0)
+				if (!is_array && skip_key(e) < 0)
 					return -1;
 				break;
 			}
@@ -640,7 +583,7 @@ json_accept(JsonScan *e, char c)
 }
 
 int
-json_next_member(JsonScan *e, bool *first)
+json_next_member_slow(JsonScan *e, bool *first)
 {
 	json_skip_ws(e);
 	if (e->pos < e->len && e->buf[e->pos] == '}')

@@ -17,6 +17,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Deepest nesting of arrays and objects accepted, counting from the top. */
 #define JSON_SCAN_MAX_DEPTH		64
@@ -33,6 +38,85 @@ typedef struct JsonScan
 	size_t		lc_pos;
 	size_t		lc_line;
 } JsonScan;
+
+/* 1 for the bytes a plain run may hold: printable ASCII but '"' and '\\' */
+static const unsigned char json_plain_byte[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/*
+ * Length of the run of plain string bytes (printable ASCII other than '"'
+ * and '\\') at b[p..len).  With SSE2 (every x86-64), sixteen at a time: a
+ * signed compare below 0x20 flags both control bytes and bytes at or above
+ * 0x80.  Elsewhere eight at a time: a word has none of the bytes that end
+ * a run when no byte is below 0x20 or at or above 0x80 and none equals '"'
+ * or '\\' (the classic has-zero / has-less bit tricks).  Inline: the
+ * strings of flow logs are short, so the call would cost as much as the
+ * scan.
+ */
+static inline size_t
+json_plain_run(const unsigned char *b, size_t p, size_t len)
+{
+	size_t		start = p;
+
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+
+	while (len - p >= 16)
+	{
+		__m128i		v = _mm_loadu_si128((const __m128i *) (b + p));
+		__m128i		m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+												  _mm_cmpeq_epi8(v, bslash)),
+									 _mm_cmplt_epi8(v, space));
+		unsigned	bits = (unsigned) _mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return p - start + (size_t) __builtin_ctz(bits);
+		p += 16;
+	}
+#else
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+
+	while (len - p >= 8)
+	{
+		uint64_t	v,
+					q,
+					s,
+					m;
+
+		memcpy(&v, b + p, 8);
+		q = v ^ (ones * '"');
+		s = v ^ (ones * '\\');
+		m = (((q - ones) & ~q) | ((s - ones) & ~s) | (v - ones * 0x20) | v) & highs;
+		if (m != 0)
+		{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/*
+			 * The lowest flagged byte is exact (borrows only run upwards):
+			 * on a little-endian machine it is the first byte in memory.
+			 */
+			return p - start + ((size_t) __builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+#endif
+	while (p < len && json_plain_byte[b[p]])
+		p++;
+	return p - start;
+}
 
 /* Start on buf[0..len), after a UTF-8 byte order mark if there is one. */
 extern void json_scan_init(JsonScan *js, const char *buf, size_t len);
@@ -103,8 +187,27 @@ extern bool json_accept(JsonScan *js, char c);
 extern int	json_read_string(JsonScan *js, size_t *pp, char *out, size_t cap,
 							 size_t *declen, const char *nul_in);
 
-/* Skip the string whose opening quote is at *pp; *pp ends past it. */
-extern int	json_skip_string(JsonScan *js, size_t *pp);
+/*
+ * Skip the string whose opening quote is at *pp; *pp ends past it.  A
+ * plain run then the closing quote is the common case, inline; anything
+ * else (escapes, UTF-8, errors) takes the out-of-line path.
+ */
+extern int	json_skip_string_slow(JsonScan *js, size_t *pp);
+
+static inline int
+json_skip_string(JsonScan *js, size_t *pp)
+{
+	const unsigned char *b = (const unsigned char *) js->buf;
+	size_t		p = *pp + 1;
+
+	p += json_plain_run(b, p, js->len);
+	if (p < js->len && b[p] == '"')
+	{
+		*pp = p + 1;
+		return 0;
+	}
+	return json_skip_string_slow(js, pp);
+}
 
 /*
  * The key at js->pos (its quote) and the ':' after it, leaving js->pos at
@@ -112,8 +215,27 @@ extern int	json_skip_string(JsonScan *js, size_t *pp);
  * into the document); another is decoded into buf[0..cap), with *klen its
  * full decoded length (more than cap when it was cut).
  */
-extern int	json_member_key(JsonScan *js, const char **key, size_t *klen, char *buf,
-							size_t cap);
+extern int	json_member_key_slow(JsonScan *js, const char **key, size_t *klen, char *buf,
+								 size_t cap);
+
+/* Inline: a plain key, then ':' right after it, as compact JSON has them. */
+static inline int
+json_member_key(JsonScan *js, const char **key, size_t *klen, char *buf, size_t cap)
+{
+	const unsigned char *b = (const unsigned char *) js->buf;
+	size_t		s = js->pos + 1;
+	size_t		p = s + json_plain_run(b, s, js->len);
+
+	if (p + 1 < js->len && b[p] == '"' && b[p + 1] == ':')
+	{
+		*key = js->buf + s;
+		*klen = p - s;
+		js->pos = p + 2;
+		json_skip_ws(js);
+		return 0;
+	}
+	return json_member_key_slow(js, key, klen, buf, cap);
+}
 
 /*
  * Read an object key and the ':' after it, leaving js->pos at the value.
@@ -131,7 +253,36 @@ extern int	json_skip_value(JsonScan *js, int parent);
  * After '{' (first) or a member: 1 and js->pos at the next key's quote,
  * 0 past the closing '}', -1 on error.  Arrays: json_next_element.
  */
-extern int	json_next_member(JsonScan *js, bool *first);
+extern int	json_next_member_slow(JsonScan *js, bool *first);
 extern int	json_next_element(JsonScan *js, bool *first);
+
+/* Inline: ',"' between members, '}' at the end, no blanks. */
+static inline int
+json_next_member(JsonScan *js, bool *first)
+{
+	size_t		p = js->pos;
+
+	if (p + 1 < js->len)
+	{
+		char		c = js->buf[p];
+
+		if (c == ',' && !*first && js->buf[p + 1] == '"')
+		{
+			js->pos = p + 1;
+			return 1;
+		}
+		if (c == '}')
+		{
+			js->pos = p + 1;
+			return 0;
+		}
+		if (c == '"' && *first)
+		{
+			*first = false;
+			return 1;
+		}
+	}
+	return json_next_member_slow(js, first);
+}
 
 #endif							/* VPCFLOW_JSONSCAN_H */

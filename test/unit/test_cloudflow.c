@@ -213,6 +213,122 @@ test_gcp_values(void)
 	CHECK_STR(last_field, "start_time");
 }
 
+/*
+ * Values read in place when they are plain strings or plain digits, and
+ * decoded otherwise: both ways must give the same row or the same error.
+ */
+static void
+test_gcp_in_place(void)
+{
+	static char big[20000];
+	char	   *p;
+
+	/* escaped and UTF-8 text is decoded; plain text is the document's bytes */
+	gcp("", ",\"src_instance\":{\"vm_name\":\"\\u0061b\",\"zone\":\"caf\xc3\xa9\","
+		"\"region\":\"0123456789abcdefghijklmnopqrstuvwxyz0123456789\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_INSTANCE_ID].str.ptr, last.v[FF_INSTANCE_ID].str.len, "ab");
+	CHECK_MEM(last.v[FF_AZ_ID].str.ptr, last.v[FF_AZ_ID].str.len, "caf\xc3\xa9");
+	CHECK_MEM(last.v[FF_REGION].str.ptr, last.v[FF_REGION].str.len,
+			  "0123456789abcdefghijklmnopqrstuvwxyz0123456789");
+	/* the same value twice (project of instance and VPC), escaped or not: one column */
+	gcp("", ",\"src_instance\":{\"project_id\":\"p\\u0031\"},\"src_vpc\":{\"project_id\":\"p1\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_ACCOUNT_ID].str.ptr, last.v[FF_ACCOUNT_ID].str.len, "p1");
+	CHECK(last.extra_json.ptr == NULL);
+	/* text longer than a row's 16 kB of strings: an error, decoded or not */
+	p = big;
+	p += sprintf(p, "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},"
+				 "\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\","
+				 "\"src_instance\":{\"vm_name\":\"");
+	memset(p, 'v', 17000);
+	p += 17000;
+	sprintf(p, "\"}}");
+	CHECK_INT(run(FLOW_PROVIDER_GCP, big), 0);
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "src_instance");
+	/* ... and a peer's instance holding one is kept in extra as it is */
+	p = big;
+	p += sprintf(p, "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},"
+				 "\"reporter\":\"DEST\",\"start_time\":\"2024-03-01T10:00:00Z\","
+				 "\"src_instance\":{\"zone\":\"z\",\"vm_name\":\"");
+	memset(p, 'v', 17000);
+	p += 17000;
+	sprintf(p, "\"}}");
+	CHECK_INT(run(FLOW_PROVIDER_GCP, big), 0);
+	CHECK_INT(nrows, 1);
+	CHECK_MEM(last.v[FF_PEER_AZ_ID].str.ptr, last.v[FF_PEER_AZ_ID].str.len, "z");
+	CHECK(!flow_row_has(&last, FF_PEER_INSTANCE_ID));
+	CHECK_INT(last.extra_json.len, strlen("{\"src_instance\":{\"zone\":\"z\",\"vm_name\":\"\"}}") + 17000);
+
+	/* the reporter, compared in place or decoded */
+	CHECK_INT(run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},"
+				  "\"reporter\":\"\\u0044EST\",\"start_time\":\"2024-03-01T10:00:00Z\"}"), 0);
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_FLOW_DIRECTION].i, FLOW_DIR_INGRESS);
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},"
+		"\"reporter\":\"SRCX\",\"start_time\":\"2024-03-01T10:00:00Z\"}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "reporter");
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.2\"},"
+		"\"reporter\":1,\"start_time\":\"2024-03-01T10:00:00Z\"}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "reporter");
+
+	/* integers: digit strings (leading zeros too), numbers, the limits around 18 digits */
+	gcp(",\"src_port\":\"0443\",\"dest_port\": 80 ,\"protocol\":1e1", ",\"bytes_sent\":\"123456789012345678\","
+		"\"packets_sent\":1234567890123456789,\"rtt_msec\":\"0\"");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_SRCPORT].i, 443);
+	CHECK_INT(last.v[FF_DSTPORT].i, 80);
+	CHECK_INT(last.v[FF_PROTOCOL].i, 10);
+	CHECK(last.v[FF_BYTES].i == INT64_C(123456789012345678));
+	CHECK(last.v[FF_PACKETS].i == INT64_C(1234567890123456789));
+	CHECK_INT(last.v[FF_RTT_MSEC].i, 0);
+	gcp(",\"protocol\":255", "");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_PROTOCOL].i, 255);
+	gcp(",\"protocol\":256", "");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "connection.protocol");
+	gcp(",\"protocol\":-0", "");
+	CHECK_INT(nbad, 1);
+	gcp(",\"src_port\":\"\\u0034\"", "");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_SRCPORT].i, 4);
+	gcp(",\"src_port\":\"\"", "");
+	CHECK_INT(nbad, 1);
+	gcp(",\"src_port\":\" 1\"", "");
+	CHECK_INT(nbad, 1);
+	gcp("", ",\"bytes_sent\":\"99999999999999999999\"");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "bytes_sent");
+	gcp("", ",\"bytes_sent\":99999999999999999999");
+	CHECK_INT(nbad, 1);
+	gcp("", ",\"bytes_sent\":9223372036854775807");
+	CHECK_INT(nrows, 1);
+	CHECK(last.v[FF_BYTES].i == INT64_C(9223372036854775807));
+
+	/* times and addresses with escapes read as their decoded text */
+	gcp("", ",\"end_time\":\"2024-03-01T10:00:01\\u005A\"");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_END].i, 1709287201LL * 1000000);
+	gcp("", ",\"end_time\":\"2024-03-01T10:00:01Z \"");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "end_time");
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"\\u0031\\u0030.0.0.9\",\"dest_ip\":\"::ffff:10.0.0.2\"},"
+		"\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}");
+	CHECK_INT(nrows, 1);
+	CHECK_INT(last.v[FF_SRCADDR].addr.family, 4);
+	CHECK_INT(last.v[FF_SRCADDR].addr.bytes[0], 10);
+	CHECK_INT(last.v[FF_SRCADDR].addr.bytes[3], 9);
+	CHECK_INT(last.v[FF_DSTADDR].addr.family, 6);
+	run(FLOW_PROVIDER_GCP, "{\"connection\":{\"src_ip\":\"10.0.0.256\",\"dest_ip\":\"10.0.0.2\"},"
+		"\"reporter\":\"SRC\",\"start_time\":\"2024-03-01T10:00:00Z\"}");
+	CHECK_INT(nbad, 1);
+	CHECK_STR(last_field, "connection.src_ip");
+}
+
 static void
 test_azure(void)
 {
@@ -289,6 +405,7 @@ main(void)
 {
 	test_detect();
 	test_gcp_values();
+	test_gcp_in_place();
 	test_azure();
 	UNIT_DONE();
 }
