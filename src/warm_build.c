@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <sys/socket.h>
+
 #include "access/detoast.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -358,6 +360,58 @@ hour_of(TimestampTz t)
 	return t >= 0 ? t / USECS_PER_HOUR : -((-t - 1) / USECS_PER_HOUR) - 1;
 }
 
+/*
+ * The leading sort key: a signed 64-bit integer ordered as (hour, srcaddr,
+ * start_time) are, or tied where it cannot tell, so that most comparisons
+ * of the sort end on it rather than in the full comparison of the columns
+ * (the next keys, srcaddr and start_time, settle the ties).  From the top:
+ * the hour within the batch (hbits bits), then srcaddr as
+ *	 IPv4: 0, the network (32 bits), the prefix length (6), and for a host
+ *		   address (/32) the time within the hour in 128 us units (25);
+ *	 IPv6: 1, the first 63 bits of the network;
+ *	 NULL: all ones (NULLs sort last);
+ * shifted right by hbits.  Inet's own order (network_cmp) compares the
+ * networks over the shorter prefix, then the prefix lengths, then the
+ * whole addresses, so that a < b never gives key(a) > key(b).
+ */
+static inline int64
+sort_key(int64 hour_index, int hbits, bool src_null, Datum src, TimestampTz t, int64 hour)
+{
+	uint64		k;
+
+	if (src_null)
+		k = ~UINT64CONST(0);
+	else
+	{
+		inet	   *ip = DatumGetInetPP(src);
+		unsigned char *a = ip_addr(ip);
+		int			bits = ip_bits(ip);
+
+		if (ip_family(ip) == PGSQL_AF_INET)
+		{
+			uint32		addr = (uint32) a[0] << 24 | (uint32) a[1] << 16 | (uint32) a[2] << 8 | a[3];
+			uint32		net = bits == 0 ? 0 : addr & (PG_UINT32_MAX << (32 - bits));
+
+			k = (uint64) net << 31 | (uint64) bits << 25;
+			if (bits == 32)
+				k |= (uint64) (t - hour * USECS_PER_HOUR) >> 7;
+		}
+		else
+		{
+			uint64		hi = 0;
+
+			for (int i = 0; i < 8; i++)
+				hi = hi << 8 | a[i];
+			if (bits < 64)
+				hi &= bits == 0 ? 0 : ~UINT64CONST(0) << (64 - bits);
+			k = UINT64CONST(1) << 63 | hi >> 1;
+		}
+	}
+	if (hbits > 0)
+		k = (uint64) hour_index << (64 - hbits) | k >> hbits;
+	return (int64) (k ^ (UINT64CONST(1) << 63));
+}
+
 /* What the first pass learns of one hour of rows. */
 typedef struct HourInfo
 {
@@ -467,7 +521,12 @@ feed_sort(Builder *b, Relation rel, Snapshot snapshot, Tuplesortstate *sort,
 	TupleTableSlot *sort_slot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsVirtual);
 	int			time_attno = b->cols[b->time_col].src_attno;
 	int64		fed = 0;
+	int			hbits = 0;
 
+	while (hbits < 64 && (uint64) (hour_hi - hour_lo) >> hbits)
+		hbits++;
+	if (hbits > 32)
+		elog(ERROR, "warm build over %lld hours at once", (long long) (hour_hi - hour_lo + 1));
 	heap_setscanlimits(scan, first_blk, nblks);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
@@ -484,7 +543,14 @@ feed_sort(Builder *b, Relation rel, Snapshot snapshot, Tuplesortstate *sort,
 			continue;
 		slot_getsomeattrs(slot, b->max_src_attno);
 		ExecClearTuple(sort_slot);
-		sort_slot->tts_values[0] = Int64GetDatum(hour);
+		if (b->src_col >= 0)
+			sort_slot->tts_values[0] =
+				Int64GetDatum(sort_key(hour - hour_lo, hbits,
+									   slot->tts_isnull[b->cols[b->src_col].src_attno - 1],
+									   slot->tts_values[b->cols[b->src_col].src_attno - 1],
+									   t, hour));
+		else
+			sort_slot->tts_values[0] = Int64GetDatum(hour);
 		sort_slot->tts_isnull[0] = false;
 		for (int c = 0; c < b->ncols; c++)
 		{
@@ -510,12 +576,17 @@ feed_sort(Builder *b, Relation rel, Snapshot snapshot, Tuplesortstate *sort,
  * Compress the rows of source with start_time in [lower, upper) into new
  * blocks of the warm partition target; returns the number of rows.
  *
- * One sequential scan of source, under the caller's active snapshot, feeds
- * one sort by (hour of start_time, srcaddr, start_time); blocks are cut
- * from its output at block_rows rows and at every change of hour.  The sort
- * keeps to its memory budget and spills to temporary files beyond it, so
- * a day of any size is built in one pass over the heap: a side table
- * (no index) costs one scan, not one per hour.
+ * Everything is read under the caller's active snapshot (remembered for
+ * warm_catch_up).  A first scan reads only start_time and learns, per
+ * hour, how many rows there are, how much memory sorting them takes and
+ * which heap blocks hold them.  Then consecutive hours are taken in
+ * batches that sort in memory (sort_mem); one scan per batch, limited to
+ * the batch's block range, feeds a sort by (hour, srcaddr, start_time)
+ * (see sort_key), whose output is cut into blocks at block_rows rows and
+ * at every change of hour.  A day that sorts in memory thus costs two
+ * scans; a heap written in time order (a hot day) is read about twice
+ * whatever its size; a side table in no order costs one scan per batch.
+ * An hour too big for sort_mem alone is sorted with temporary files.
  */
 Datum
 vpcflow_warm_build(PG_FUNCTION_ARGS)
@@ -598,12 +669,12 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 		elog(ERROR, "start_time of %s is not a timestamp", RelationGetRelationName(rel));
 
 	/*
-	 * The sorted tuples: the hour, start_time, srcaddr, then the other layout
+	 * The sorted tuples: sort_key(), start_time, srcaddr, then the other layout
 	 * columns.  The keys come first so that comparing them never walks past
 	 * other columns.
 	 */
 	sortdesc = CreateTemplateTupleDesc(info.ncols + 1);
-	TupleDescInitEntry(sortdesc, 1, "hour", INT8OID, -1, 0);
+	TupleDescInitEntry(sortdesc, 1, "key", INT8OID, -1, 0);
 	nsort = 1;
 	b.cols[b.time_col].sort_attno = ++nsort;
 	if (b.src_col >= 0)
@@ -687,7 +758,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 
 			CHECK_FOR_INTERRUPTS();
 			slot_getallattrs(out_slot);
-			hour = DatumGetInt64(out_slot->tts_values[0]);
+			hour = hour_of(DatumGetTimestampTz(out_slot->tts_values[b.cols[b.time_col].sort_attno - 1]));
 			if (b.n > 0 && (hour != cur_hour || b.n == block_rows))
 				emit_block(&b);
 			cur_hour = hour;
