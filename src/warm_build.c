@@ -25,6 +25,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -141,7 +142,7 @@ warm_lookup_partition(Oid relid, WarmPartInfo *info, bool fresh)
 typedef struct BuildCol
 {
 	int			src_attno;		/* in the source relation, 1-based */
-	int			sort_attno;		/* in the sort's tuples, 1-based */
+	int			sort_attno;		/* in the sort's tuples, 1-based; 0: NULL in every row */
 	WarmColType type;
 	bool	   *nulls;
 	int64	   *ints;
@@ -163,7 +164,9 @@ typedef struct Builder
 	int64		rows;
 	int64		bytes;
 	int			blocks;
-	int			max_src_attno;	/* the last source column the layout needs */
+	int			max_src_attno;	/* the last source column the sort needs */
+	int		   *present;		/* layout columns in the sort: all but those NULL in every row */
+	int			npresent;
 	int			n;				/* rows in the current block */
 	MemoryContext block_cxt;	/* the current block's byte values; reset per block */
 	char	   *arena;			/* bump allocation of byte values in block_cxt */
@@ -211,9 +214,9 @@ add_row(Builder *b, TupleTableSlot *slot)
 {
 	int			r = b->n++;
 
-	for (int c = 0; c < b->ncols; c++)
+	for (int i = 0; i < b->npresent; i++)
 	{
-		BuildCol   *col = &b->cols[c];
+		BuildCol   *col = &b->cols[b->present[i]];
 		bool		isnull = slot->tts_isnull[col->sort_attno - 1];
 		Datum		d = slot->tts_values[col->sort_attno - 1];
 
@@ -441,12 +444,18 @@ begin_scan(Relation rel, Snapshot snapshot)
 /*
  * Pass 1: one scan reading only start_time: the hours with rows in
  * [lower, upper), in order, each with its row count, memory to sort and
- * block range.
+ * block range; and, from the tuples' NULL bitmaps, which columns have a
+ * value in some row (nonnull, by attribute number - 1).
  */
 static HourInfo *
 count_hours(Relation rel, Snapshot snapshot, int time_attno, TimestampTz lower,
-			TimestampTz upper, int *nhours)
+			TimestampTz upper, int *nhours, bool *nonnull)
 {
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			natts = desc->natts;
+	bits8	   *seen = palloc0(BITMAPLEN(natts));	/* a non-NULL value seen, per column */
+	int			all_upto = 0;	/* columns before this had a value in a tuple without NULLs */
+	int			min_natts = natts;
 	TableScanDesc scan = begin_scan(rel, snapshot);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	int			cap = 32,
@@ -493,6 +502,21 @@ count_hours(Relation rel, Snapshot snapshot, int time_attno, TimestampTz lower,
 		}
 		blk = ItemPointerGetBlockNumber(&slot->tts_tid);
 		tup = ExecFetchSlotHeapTuple(slot, false, NULL);
+		{
+			int			tn = HeapTupleHeaderGetNatts(tup->t_data);
+
+			min_natts = Min(min_natts, tn);
+			if (!HeapTupleHasNulls(tup))
+				all_upto = Max(all_upto, tn);
+			else
+			{
+				/* a set bit in t_bits is a non-NULL value */
+				for (int i = 0; i < tn / 8; i++)
+					seen[i] |= tup->t_data->t_bits[i];
+				if (tn % 8)
+					seen[tn / 8] |= tup->t_data->t_bits[tn / 8] & ((1 << (tn % 8)) - 1);
+			}
+		}
 		cur->rows++;
 		/* the sorted copy: about the heap tuple, plus the hour, a chunk header and a SortTuple (24) */
 		cur->mem += tup->t_len + 8 + 16 + 24;
@@ -501,6 +525,10 @@ count_hours(Relation rel, Snapshot snapshot, int time_attno, TimestampTz lower,
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	/* columns past a tuple's own count read as their missing value, if any */
+	for (int a = 0; a < natts; a++)
+		nonnull[a] = a < all_upto || (seen[a / 8] >> (a % 8)) & 1 ||
+			(a >= min_natts && TupleDescAttr(desc, a)->atthasmissing);
 	qsort(hours, n, sizeof(HourInfo), cmp_hour);
 	*nhours = n;
 	return hours;
@@ -552,12 +580,12 @@ feed_sort(Builder *b, Relation rel, Snapshot snapshot, Tuplesortstate *sort,
 		else
 			sort_slot->tts_values[0] = Int64GetDatum(hour);
 		sort_slot->tts_isnull[0] = false;
-		for (int c = 0; c < b->ncols; c++)
+		for (int i = 0; i < b->npresent; i++)
 		{
-			sort_slot->tts_values[b->cols[c].sort_attno - 1] =
-				slot->tts_values[b->cols[c].src_attno - 1];
-			sort_slot->tts_isnull[b->cols[c].sort_attno - 1] =
-				slot->tts_isnull[b->cols[c].src_attno - 1];
+			BuildCol   *col = &b->cols[b->present[i]];
+
+			sort_slot->tts_values[col->sort_attno - 1] = slot->tts_values[col->src_attno - 1];
+			sort_slot->tts_isnull[col->sort_attno - 1] = slot->tts_isnull[col->src_attno - 1];
 		}
 		ExecStoreVirtualTuple(sort_slot);
 		tuplesort_puttupleslot(sort, sort_slot);
@@ -611,6 +639,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	TupleTableSlot *out_slot;
 	HourInfo   *hours;
 	int			nhours;
+	bool	   *nonnull;
 	Snapshot	snapshot = GetActiveSnapshot();
 	Oid			ins_types[10] = {OIDOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 	INETOID, INETOID, INETOID, INETOID, INT4OID, BYTEAOID};
@@ -641,6 +670,11 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	/* the source's columns, by name, in layout order */
 	rel = table_open(source, AccessShareLock);
 	desc = RelationGetDescr(rel);
+	/* (the second pass limits heap scans to block ranges) */
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("warm blocks are built from heap tables, and %s is not one",
+							   RelationGetRelationName(rel))));
 	for (int c = 0; c < info.ncols; c++)
 	{
 		int			found = -1;
@@ -655,7 +689,6 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 								   info.columns[c], RelationGetRelationName(rel))));
 		b.cols[c].type = warm_col_type(TupleDescAttr(desc, found));
 		b.cols[c].src_attno = found + 1;
-		b.max_src_attno = Max(b.max_src_attno, found + 1);
 		b.cols[c].nulls = palloc(sizeof(bool) * block_rows);
 		if (b.cols[c].type.kind == WC_INT)
 			b.cols[c].ints = palloc(sizeof(int64) * block_rows);
@@ -668,22 +701,41 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	if (b.cols[b.time_col].type.kind != WC_INT || b.cols[b.time_col].type.width != 8)
 		elog(ERROR, "start_time of %s is not a timestamp", RelationGetRelationName(rel));
 
+	/* pass 1: where each hour's rows are, how much sorting they need, which columns have values */
+	nonnull = palloc(sizeof(bool) * desc->natts);
+	hours = count_hours(rel, snapshot, b.cols[b.time_col].src_attno, lower, upper, &nhours,
+						nonnull);
+
 	/*
 	 * The sorted tuples: sort_key(), start_time, srcaddr, then the other layout
-	 * columns.  The keys come first so that comparing them never walks past
-	 * other columns.
+	 * columns that have a value in some row (of 98 flow columns, AWS v2 logs
+	 * fill 14: the rest are NULL in every block, and cost nothing to sort).
+	 * The keys come first so that comparing them never walks past other
+	 * columns.
 	 */
-	sortdesc = CreateTemplateTupleDesc(info.ncols + 1);
+	b.present = palloc(sizeof(int) * info.ncols);
+	b.present[b.npresent++] = b.time_col;
+	if (b.src_col >= 0)
+		b.present[b.npresent++] = b.src_col;
+	for (int c = 0; c < info.ncols; c++)
+		if (c != b.time_col && c != b.src_col)
+		{
+			if (nonnull[b.cols[c].src_attno - 1])
+				b.present[b.npresent++] = c;
+			else
+				memset(b.cols[c].nulls, true, sizeof(bool) * block_rows);
+		}
+	sortdesc = CreateTemplateTupleDesc(b.npresent + 1);
 	TupleDescInitEntry(sortdesc, 1, "key", INT8OID, -1, 0);
 	nsort = 1;
-	b.cols[b.time_col].sort_attno = ++nsort;
-	if (b.src_col >= 0)
-		b.cols[b.src_col].sort_attno = ++nsort;
-	for (int c = 0; c < info.ncols; c++)
-		if (b.cols[c].sort_attno == 0)
-			b.cols[c].sort_attno = ++nsort;
-	for (int c = 0; c < info.ncols; c++)
-		TupleDescCopyEntry(sortdesc, b.cols[c].sort_attno, desc, b.cols[c].src_attno);
+	for (int i = 0; i < b.npresent; i++)
+	{
+		BuildCol   *col = &b.cols[b.present[i]];
+
+		col->sort_attno = ++nsort;
+		b.max_src_attno = Max(b.max_src_attno, col->src_attno);
+		TupleDescCopyEntry(sortdesc, col->sort_attno, desc, col->src_attno);
+	}
 	for (int i = 0; i < sortdesc->natts; i++)
 		TupleDescAttr(sortdesc, i)->attnotnull = false;
 
@@ -701,8 +753,6 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 		sort_ops[k] = tc->lt_opr;
 		collations[k] = att->attcollation;
 	}
-	/* pass 1: where each hour's rows are, and how much sorting they need */
-	hours = count_hours(rel, snapshot, b.cols[b.time_col].src_attno, lower, upper, &nhours);
 	out_slot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsMinimalTuple);
 
 	b.block_cxt = AllocSetContextCreate(CurrentMemoryContext, "warm block",
