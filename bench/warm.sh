@@ -7,7 +7,10 @@
 # in a throwaway cluster: the hot day's bytes/flow, then the eight queries of
 # queries.md on it; vpcflow.compress_partition (rows/s); warm bytes/flow;
 # full scans (rows/s) hot and warm; the eight queries again on the warm day,
-# with their answers compared to the hot ones; a markdown report with ratios.
+# with their answers compared to the hot ones; the encoder alone on the
+# day's blocks (WARM_BENCH_CODEC=other/warmcodec.c compares another);
+# vpcflow.fold_partition of a whole day of late rows in a side table
+# (rows/s); a markdown report.
 # Needs root (it makes a cluster owned by postgres) and VPCFLOW_PGBIN or
 # PG_CONFIG naming the PostgreSQL tree the extension is installed into.
 set -euo pipefail
@@ -27,7 +30,7 @@ while [ $# -gt 0 ]; do
 		--port) PORT=$2; shift 2 ;;
 		--block-rows) BLOCK_ROWS=$2; shift 2 ;;
 		--out) OUT=$2; shift 2 ;;
-		-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		-h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 		*) echo "unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -37,7 +40,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 SHARED=${VPCFLOW_BENCH_SHARED:-$(cd "$ROOT/.." && pwd)/shared/bench}
 PGBIN=${VPCFLOW_PGBIN:-$(${PG_CONFIG:-pg_config} --bindir)}
 export VPCFLOW_PGBIN=$PGBIN
-CLUSTER=/tmp/vpcflow-warm-bench
+CLUSTER=${WARM_BENCH_CLUSTER:-/tmp/vpcflow-warm-bench}
 WORK=$CLUSTER-work
 DATA=$ROOT/bench/out/warm-gen-$ROWS-$SEED.log
 OUT=${OUT:-$ROOT/bench/results/$(date +%Y-%m-%d)-warm.md}
@@ -149,6 +152,44 @@ log "queries on the warm day"
 run_queries warm
 WARM_SCAN=$(scan_ms)
 
+# The encoder alone, one core, on this day's blocks (bench/warmcodec_bench.c):
+# every block decoded, then re-encoded (best of 3); WARM_BENCH_CODEC names
+# another warmcodec.c to compare on the same blocks.
+log "re-encoding the blocks (encoder alone)"
+"${PSQL[@]}" -c "\\copy (SELECT encode(data, 'hex') FROM vpcflow.warm_blocks WHERE partition = '$PART'::regclass::oid ORDER BY block_id) TO '$WORK/blocks.hex'"
+cc -O2 -I"$ROOT/src" -o "$WORK/warmcodec_bench" "$ROOT/bench/warmcodec_bench.c" "$ROOT/src/warmcodec.c" -lzstd
+CODEC=$("$WORK/warmcodec_bench" "$WORK/blocks.hex" 3 | sed -n 's/^RESULT .*bytes_per_row=\([0-9.]*\).*us_per_row=\([0-9.]*\).*/\1 \2/p')
+CODEC_BASE=""
+if [ -n "${WARM_BENCH_CODEC:-}" ]; then
+	cc -O2 -I"$ROOT/src" -o "$WORK/warmcodec_base" "$ROOT/bench/warmcodec_bench.c" "$WARM_BENCH_CODEC" -lzstd
+	CODEC_BASE=$("$WORK/warmcodec_base" "$WORK/blocks.hex" 3 | sed -n 's/^RESULT .*bytes_per_row=\([0-9.]*\).*us_per_row=\([0-9.]*\).*/\1 \2/p')
+fi
+
+# Folding a whole day of late rows: the day two days on is made warm while
+# empty, its side table (no index) gets every row of the compressed day,
+# moved by two days, and vpcflow.fold_partition turns them into blocks.
+log "folding a day of late rows"
+FOLD_LO=$(sql "SELECT lower_bound + interval '2 days' FROM vpcflow.partitions WHERE partition = '$PART'::regclass")
+sql "SELECT vpcflow.ensure_partitions('$FOLD_LO'::timestamptz, '$FOLD_LO'::timestamptz + interval '1 day')" >/dev/null
+FOLD_PART=$(sql "SELECT partition FROM vpcflow.partitions WHERE lower_bound = '$FOLD_LO'::timestamptz")
+sql "SELECT vpcflow.compress_partition('$FOLD_PART')" >/dev/null
+FOLD_SIDE=$(sql "SELECT side_table FROM vpcflow.warm_partitions WHERE partition = '$FOLD_PART'::regclass")
+COLS=$(sql "SELECT string_agg(format('%I', attname), ', ' ORDER BY attnum) FROM pg_attribute
+	WHERE attrelid = '$FOLD_SIDE'::regclass AND attnum > 0 AND NOT attisdropped")
+SHIFTED=$(sql "SELECT string_agg(CASE WHEN attname IN ('start_time', 'end_time')
+	THEN format('%I + interval ''2 days''', attname) ELSE format('%I', attname) END, ', ' ORDER BY attnum)
+	FROM pg_attribute WHERE attrelid = '$FOLD_SIDE'::regclass AND attnum > 0 AND NOT attisdropped")
+sql "INSERT INTO $FOLD_SIDE ($COLS) SELECT $SHIFTED FROM $PART"
+sql "VACUUM $FOLD_SIDE"
+FOLD_ROWS=$(sql "SELECT count(*) FROM $FOLD_SIDE")
+T0=$(date +%s.%N)
+sql "SELECT vpcflow.fold_partition('$FOLD_PART')" >/dev/null
+T1=$(date +%s.%N)
+FOLD_S=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
+FOLD_DATA=$(sql "SELECT sum(length(data)) FROM vpcflow.warm_blocks WHERE partition = '$FOLD_PART'::regclass::oid")
+FOLD_SAME=$(sql "SELECT (SELECT count(*) FROM $FOLD_PART) = $FOLD_ROWS AND
+	(SELECT sum(bytes) FROM $FOLD_PART) = (SELECT sum(bytes) FROM $PART)")
+
 
 {
 	echo "# Warm tier benchmark ($(date -u +%Y-%m-%d), bench/warm.sh)"
@@ -162,6 +203,14 @@ WARM_SCAN=$(scan_ms)
 		printf "| bytes/flow, table | %.1f | %.2f (block data) | %.3f |\n", ht / n, wd / n, wd / ht
 		printf "| bytes/flow, all (indexes, TOAST, side table) | %.1f | %.2f | %.3f |\n", hx / n, wt / n, wt / hx }'
 	awk -v n="$NROWS" -v s="$COMP_S" -v w="$SWAP_MS" 'BEGIN { printf "| compression | | %.0f rows/s (%.1f s; the parent is held ACCESS EXCLUSIVE for the swap only: %s ms before commit) | |\n", n / s, s, w }'
+	awk -v n="$FOLD_ROWS" -v s="$FOLD_S" -v d="$FOLD_DATA" -v same="$FOLD_SAME" 'BEGIN { printf "| fold of a whole day of late rows (side table, no index) | | %.0f rows/s (%d rows, %.1f s), %.2f bytes/flow of block data; rows and sum(bytes) as the source day: %s | |\n", n / s, n, s, d / n, same }'
+	read -r cb cu <<<"$CODEC"
+	echo "| encoder alone (wc_encode_block over this day's blocks, 1 core) | | $cu us/row, $cb bytes/row | |"
+	if [ -n "$CODEC_BASE" ]; then
+		read -r bb bu <<<"$CODEC_BASE"
+		awk -v f="$WARM_BENCH_CODEC" -v bb="$bb" -v bu="$bu" -v cb="$cb" -v cu="$cu" 'BEGIN {
+			printf "| encoder of %s on the same blocks | | %s us/row, %s bytes/row (this one: %.2fx the time, %.4f the bytes) | |\n", f, bu, bb, cu / bu, cb / bb }'
+	fi
 	echo "| writers during compression | | waited $WAITED_MS ms (catch-up scan; $CAUGHT_UP rows written to the day during the build moved to its side table); a writer committing a row every 50 ms into the next day: $W_N inserts, median $W_MED ms, max $W_MAX ms | |"
 	awk -v n="$NROWS" -v h="$HOT_SCAN" -v w="$WARM_SCAN" 'BEGIN {
 		printf "| full scan, all columns, 1 process | %.0f rows/s | %.0f rows/s | %.2f (time) |\n", n / (h / 1000), n / (w / 1000), w / h }'

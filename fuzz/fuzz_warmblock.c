@@ -8,7 +8,9 @@
  * exactly sized copy of its stream, so ASan sees any over-read.
  *
  * First byte even: the rest describes rows (column kinds and values are
- * drawn from it); they are encoded, decoded and must come back exactly.
+ * drawn from it: small products, whole 64-bit words, runs, scattered
+ * dictionaries; up to 2000 rows); they are encoded, decoded and must come
+ * back exactly, whichever encoding the encoder's estimates pick.
  * Then one byte of the block is changed as the input says and the result
  * is decoded again, which takes the decoder deep into near-valid blocks
  * (valid zstd frames, plausible directories) that random bytes never reach.
@@ -159,7 +161,8 @@ as_rows(const uint8_t *data, size_t size)
 	if (size < 4)
 		goto done;
 	ncols = 1 + data[0] % 8;
-	nrows = 1 + data[1] % 200;
+	/* mostly small blocks; sometimes enough rows for two-byte dictionary codes */
+	nrows = (data[1] & 0x80) ? 1 + (data[1] * 37u + data[2]) % 2000 : 1 + data[1] % 200;
 	for (int k = 0; k < ncols; k++)
 	{
 		static const uint8_t widths[5] = {1, 2, 4, 8, 0};
@@ -169,6 +172,13 @@ as_rows(const uint8_t *data, size_t size)
 		uint32_t   *lens = arena_alloc(ar, 4 * nrows);
 		uint8_t		w = widths[data[(pos++) % size] % 5];
 
+		/*
+		 * how values are drawn: 0 small products, 1 whole 64-bit words, 2
+		 * runs of the previous row, 3 a table of scattered values; the
+		 * encoder's estimates see very different shapes
+		 */
+		uint8_t		mode = data[(pos++) % size] % 4;
+
 		for (uint32_t i = 0; i < nrows; i++)
 		{
 			uint8_t		b = data[(pos++) % size];
@@ -176,6 +186,24 @@ as_rows(const uint8_t *data, size_t size)
 
 			nulls[i] = (b & 7) == 0;
 			v = v * (int64_t) (b >> 3) * ((b & 0x80) ? 1000000 : 1);
+			if (mode == 1)
+			{
+				uint64_t	u = 0;
+
+				for (int j = 0; j < 8; j++)
+					u = u << 8 | data[(pos + j * 7) % size];
+				v = (int64_t) u;
+			}
+			else if (mode == 3)
+				v = (int64_t) ((uint64_t) (v & 0x1ff) * UINT64_C(0x9E3779B97F4A7C15));
+			if (mode == 2 && i > 0 && (b & 0x60))
+			{
+				nulls[i] = nulls[i - 1];
+				ints[i] = ints[i - 1];
+				ptrs[i] = ptrs[i - 1];
+				lens[i] = lens[i - 1];
+				continue;
+			}
 			if (w == 1)
 				v = (int8_t) v;
 			else if (w == 2)

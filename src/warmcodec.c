@@ -2,13 +2,17 @@
  * warmcodec.c
  *		The warm tier's block codec (see warmcodec.h and docs/warm.md).
  *
- * Each column is encoded in whichever of its candidate encodings ends up
- * smallest after zstd (or stored raw when zstd does not help): integers as
- * a constant, frame of reference with a common divisor (timestamps are
- * whole seconds in microseconds), zigzag deltas, or a dictionary with byte
- * codes; byte strings as a constant, a dictionary or plainly.  Byte codes
- * rather than bit-packing leave zstd's Huffman stage free to code skewed
- * distributions (Zipf talkers, a few ports) below their fixed bit width.
+ * Integers are encoded as a constant, frame of reference with a common
+ * divisor (timestamps are whole seconds in microseconds), zigzag deltas,
+ * or a dictionary with byte codes; byte strings as a constant, a
+ * dictionary or plainly.  Byte codes rather than bit-packing leave zstd's
+ * Huffman stage free to code skewed distributions (Zipf talkers, a few
+ * ports) below their fixed bit width.
+ *
+ * Choosing costs little: every candidate encoding of a column gets a size
+ * estimate from one pass over its values (see Est), without being
+ * written; only the best (and the runner-up when the two are close) is
+ * written and compressed with zstd, and the smallest result is kept.
  *
  * The decoder trusts nothing: every length, count and code is checked
  * against the bytes actually present before use.
@@ -32,54 +36,7 @@
 static ZSTD_CCtx *cctx;
 static ZSTD_DCtx *dctx;
 
-/* ---------------------------------------------------------------- bytes out */
-
-typedef struct Buf
-{
-	uint8_t    *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
-
-static void
-buf_init(Buf *b, const WcAlloc *a, size_t cap)
-{
-	b->data = a->alloc(a->ctx, cap ? cap : 1);
-	b->len = 0;
-	b->cap = cap;
-}
-
-/* capacities are computed up front; this only guards the arithmetic */
-static inline void
-buf_put(Buf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap)
-		abort();
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-static inline void
-buf_byte(Buf *b, uint8_t v)
-{
-	buf_put(b, &v, 1);
-}
-
-static inline void
-buf_varint(Buf *b, uint64_t v)
-{
-	uint8_t		tmp[10];
-	int			n = 0;
-
-	while (v >= 0x80)
-	{
-		tmp[n++] = (uint8_t) (v | 0x80);
-		v >>= 7;
-	}
-	tmp[n++] = (uint8_t) v;
-	buf_put(b, tmp, n);
-}
+/* ---------------------------------------------------------------- helpers */
 
 static inline size_t
 varint_size(uint64_t v)
@@ -92,6 +49,18 @@ varint_size(uint64_t v)
 		n++;
 	}
 	return n;
+}
+
+static inline uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80)
+	{
+		*p++ = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t) v;
+	return p;
 }
 
 static inline uint64_t
@@ -113,6 +82,17 @@ put_u32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t) (v >> 8);
 	p[2] = (uint8_t) (v >> 16);
 	p[3] = (uint8_t) (v >> 24);
+}
+
+static inline void
+put_u64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t) (v >> (8 * i));
+#endif
 }
 
 static uint32_t
@@ -137,26 +117,27 @@ gcd64(uint64_t a, uint64_t b)
 static int
 bit_width(uint64_t v)
 {
-	int			n = 0;
-
-	while (v)
-	{
-		n++;
-		v >>= 1;
-	}
-	return n;
+	return v ? 64 - __builtin_clzll(v) : 0;
 }
-
-/* ---------------------------------------------------------------- hashing */
-
 
 static inline uint64_t
 hash_bytes(const uint8_t *p, uint32_t n)
 {
-	uint64_t	h = UINT64_C(0xcbf29ce484222325) ^ n;
+	uint64_t	h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
+	uint64_t	w;
 
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+	for (; n >= 8; p += 8, n -= 8)
+	{
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	if (n > 0)
+	{
+		w = 0;
+		memcpy(&w, p, n);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+	}
 	return fmix64(h);
 }
 
@@ -170,46 +151,207 @@ table_size_for(uint32_t n)
 	return s;
 }
 
-static int
-cmp_i64(const void *a, const void *b)
+/* log2(x) for x >= 1, to about 0.01: plenty for size estimates */
+static inline double
+approx_log2(uint64_t x)
 {
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
+	int			e = 63 - __builtin_clzll(x);
+	double		f = e < 52 ? (double) x / (double) (UINT64_C(1) << e) - 1.0 :
+		(double) (x >> (e - 52)) / (double) (UINT64_C(1) << 52) - 1.0;
 
-	return (x > y) - (x < y);
+	return e + f * (1.3466 - 0.3466 * f);
+}
+
+/* ---------------------------------------------------------------- estimates */
+
+/*
+ * The size zstd would make of a stream, roughly: the order-0 entropy of its
+ * literal bytes (zstd's Huffman stage) plus a few bytes per match.  A run
+ * of values equal to the one before is one match (or its literals, if
+ * shorter); a byte string seen earlier in the block, not just before, is
+ * one match too.  Only the ranking of a column's candidates matters.
+ */
+typedef struct Est
+{
+	uint32_t	hist[256];
+	uint64_t	nbytes;
+	double		extra;			/* bytes outside the histogram (matches) */
+} Est;
+
+#define MATCH_COST	3.0
+#ifdef WC_DEBUG_EST
+#define RECUR_COST (getenv("RECUR") ? atof(getenv("RECUR")) : 1.5)
+#else
+#define RECUR_COST	1.5
+#endif
+
+static inline void
+est_bytes(Est *e, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		e->hist[p[i]]++;
+	e->nbytes += n;
+}
+
+static inline void
+est_varint(Est *e, uint64_t v)
+{
+	while (v >= 0x80)
+	{
+		e->hist[(uint8_t) (v | 0x80)]++;
+		e->nbytes++;
+		v >>= 7;
+	}
+	e->hist[v]++;
+	e->nbytes++;
+}
+
+/* a run of n repeated values of about vb bytes each */
+static inline void
+est_run(Est *e, uint32_t n, double vb)
+{
+	double		lit = n * vb;
+
+	if (n > 0)
+		e->extra += lit < MATCH_COST ? lit : MATCH_COST;
+}
+
+static double
+est_size(const Est *e)
+{
+	double		bits = 0;
+
+	if (e->nbytes == 0)
+		return e->extra;
+	for (int i = 0; i < 256; i++)
+		if (e->hist[i])
+			bits += e->hist[i] * (approx_log2(e->nbytes) - approx_log2(e->hist[i]));
+	return bits / 8 + e->extra;
 }
 
 /* ---------------------------------------------------------------- encoder */
 
-/* A candidate raw stream: the NULL bitmap (if any), then the payload. */
-static Buf
-start_stream(const WcColumnIn *c, uint32_t nrows, bool has_nulls, size_t payload_cap,
-			 const WcAlloc *a)
+/* A growable byte buffer from the allocator (old space is left behind). */
+typedef struct Buf
 {
-	Buf			b;
-	size_t		bm = has_nulls ? (nrows + 7) / 8 : 0;
+	uint8_t    *data;
+	size_t		len;
+	size_t		cap;
+} Buf;
 
-	buf_init(&b, a, bm + payload_cap);
-	if (has_nulls)
+static void
+buf_reserve(Buf *b, const WcAlloc *a, size_t need)
+{
+	if (need > b->cap)
 	{
-		memset(b.data, 0, bm);
-		for (uint32_t i = 0; i < nrows; i++)
-			if (c->nulls[i])
-				b.data[i / 8] |= (uint8_t) (1u << (i % 8));
-		b.len = bm;
+		size_t		cap = need > b->cap * 2 ? need : b->cap * 2;
+
+		b->data = a->alloc(a->ctx, cap);
+		b->cap = cap;
 	}
-	return b;
+}
+
+/*
+ * Working memory for one block, sized for its row count and reused column
+ * after column, so that a column costs no allocation but its result's.
+ */
+typedef struct Scratch
+{
+	const WcAlloc *a;
+	uint32_t	nrows;
+	size_t		bm;				/* NULL bitmap bytes: ceil(nrows / 8) */
+	uint8_t    *bitmap;
+	int64_t    *vals;			/* integers: the non-NULL values in row order */
+	uint64_t   *quot;			/* integers: (value - min) / divisor */
+	uint32_t   *rows;			/* bytes: the rows of the non-NULL values */
+	uint32_t   *codes;			/* dictionary code of each value, by first appearance */
+	uint32_t   *first;			/* code -> index of its first value */
+	uint32_t   *heads;			/* code -> values that start a run */
+	uint32_t   *rank;			/* integers: code -> sorted code */
+	int64_t    *dict;			/* integers: code -> value */
+	int32_t    *slot;			/* hash table */
+	uint32_t	tsize;
+	Buf			raw[3];			/* the written candidates */
+	Buf			z[3];			/* and their zstd output */
+	uint8_t    *null_block;		/* zstd of an all-NULL column's stream */
+	uint32_t	null_block_len; /* 0: not made yet */
+	uint8_t		null_block_flags;
+} Scratch;
+
+static void
+scratch_init(Scratch *s, uint32_t nrows, const WcAlloc *a)
+{
+	memset(s, 0, sizeof(*s));
+	s->a = a;
+	s->nrows = nrows;
+	s->bm = (nrows + 7) / 8;
+	s->bitmap = a->alloc(a->ctx, s->bm);
+	s->vals = a->alloc(a->ctx, sizeof(int64_t) * nrows);
+	s->quot = a->alloc(a->ctx, sizeof(uint64_t) * nrows);
+	s->rows = a->alloc(a->ctx, sizeof(uint32_t) * nrows);
+	s->codes = a->alloc(a->ctx, sizeof(uint32_t) * nrows);
+	s->first = a->alloc(a->ctx, sizeof(uint32_t) * nrows);
+	s->heads = a->alloc(a->ctx, sizeof(uint32_t) * nrows);
+	s->rank = a->alloc(a->ctx, sizeof(uint32_t) * nrows);
+	s->dict = a->alloc(a->ctx, sizeof(int64_t) * nrows);
+	s->tsize = table_size_for(nrows);
+	s->slot = a->alloc(a->ctx, sizeof(int32_t) * s->tsize);
+}
+
+/*
+ * The NULL bitmap of column c into s->bitmap; returns the number of
+ * non-NULL values.
+ */
+static uint32_t
+make_bitmap(Scratch *s, const WcColumnIn *c)
+{
+	uint32_t	nulls = 0;
+	uint32_t	i = 0;
+
+	memset(s->bitmap, 0, s->bm);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* eight bools (0 or 1) at a time: the multiply gathers byte j's bit into bit j */
+	for (; i + 8 <= s->nrows; i += 8)
+	{
+		uint64_t	w;
+		uint8_t		byte;
+
+		memcpy(&w, c->nulls + i, 8);
+		byte = (uint8_t) ((w * UINT64_C(0x0102040810204080)) >> 56);
+		s->bitmap[i >> 3] = byte;
+		nulls += (uint32_t) ((w * UINT64_C(0x0101010101010101)) >> 56);	/* sum of the bytes */
+	}
+#endif
+	for (; i < s->nrows; i++)
+	{
+		s->bitmap[i >> 3] |= (uint8_t) ((c->nulls[i] ? 1u : 0u) << (i & 7));
+		nulls += c->nulls[i] ? 1 : 0;
+	}
+	return s->nrows - nulls;
+}
+
+/* Start candidate buffer k for a payload of at most payload bytes. */
+static uint8_t *
+start_raw(Scratch *s, int k, bool has_nulls, size_t payload)
+{
+	Buf		   *b = &s->raw[k];
+	size_t		bm = has_nulls ? s->bm : 0;
+
+	buf_reserve(b, s->a, bm + payload + 1);
+	if (bm)
+		memcpy(b->data, s->bitmap, bm);
+	b->len = bm;
+	return b->data + bm;
 }
 
 static void
-put_codes(Buf *b, const uint32_t *codes, uint32_t m, uint32_t ndict)
+end_raw(Scratch *s, int k, const uint8_t *end)
 {
-	for (uint32_t i = 0; i < m; i++)
-	{
-		buf_byte(b, (uint8_t) codes[i]);
-		if (ndict > 256)
-			buf_byte(b, (uint8_t) (codes[i] >> 8));
-	}
+	Buf		   *b = &s->raw[k];
+
+	b->len = (size_t) (end - b->data);
+	if (b->len > b->cap)
+		abort();				/* capacities are computed up front */
 }
 
 /* The chosen stream of a column. */
@@ -222,308 +364,635 @@ typedef struct Choice
 	uint32_t	raw_len;
 } Choice;
 
-/* Keep cand (raw, or zstd of it if smaller) if it beats the best so far. */
-static void
-consider(Choice *best, uint8_t enc, uint8_t flags, const Buf *raw, int level,
-		 const WcAlloc *a)
+/*
+ * Compress candidate buffer k; returns the zstd length, or 0 when zstd does
+ * not make it smaller (or the stream is too short to be worth trying).
+ */
+static size_t
+compress_raw(Scratch *s, int k, int level)
 {
-	size_t		bound = ZSTD_compressBound(raw->len);
-	uint8_t    *z = NULL;
-	size_t		zlen = 0;
+	Buf		   *r = &s->raw[k];
+	size_t		bound,
+				zlen;
 
-	if (raw->len >= 64)
-	{
-		z = a->alloc(a->ctx, bound);
-		if (cctx == NULL)
-			cctx = ZSTD_createCCtx();
-		zlen = cctx ? ZSTD_compressCCtx(cctx, z, bound, raw->data, raw->len, level) : 0;
-		if (ZSTD_isError(zlen))
-			zlen = 0;
-	}
-	if (z && zlen > 0 && zlen < raw->len)
-	{
-		if (best->data == NULL || zlen < best->stored_len)
-		{
-			best->enc = enc;
-			best->flags = flags | WC_FLAG_ZSTD;
-			best->data = z;
-			best->stored_len = (uint32_t) zlen;
-			best->raw_len = (uint32_t) raw->len;
-		}
-	}
-	else if (best->data == NULL || raw->len < best->stored_len)
+	if (r->len < 64)
+		return 0;
+	bound = ZSTD_compressBound(r->len);
+	buf_reserve(&s->z[k], s->a, bound);
+	if (cctx == NULL && (cctx = ZSTD_createCCtx()) == NULL)
+		return 0;
+	zlen = ZSTD_compressCCtx(cctx, s->z[k].data, bound, r->data, r->len, level);
+	if (ZSTD_isError(zlen) || zlen >= r->len)
+		return 0;
+	s->z[k].len = zlen;
+	return zlen;
+}
+
+/* Keep candidate buffer k (raw, or its zstd if smaller) if it beats best. */
+static void
+consider(Choice *best, Scratch *s, int k, uint8_t enc, uint8_t flags, int level)
+{
+	size_t		zlen = compress_raw(s, k, level);
+	size_t		len = zlen ? zlen : s->raw[k].len;
+
+	if (best->data == NULL || len < best->stored_len)
 	{
 		best->enc = enc;
-		best->flags = flags;
-		best->data = raw->data;
-		best->stored_len = (uint32_t) raw->len;
-		best->raw_len = (uint32_t) raw->len;
+		best->flags = zlen ? flags | WC_FLAG_ZSTD : flags;
+		best->data = zlen ? s->z[k].data : s->raw[k].data;
+		best->stored_len = (uint32_t) len;
+		best->raw_len = (uint32_t) s->raw[k].len;
 	}
 }
 
+/* Copy the chosen stream out of the scratch buffers, which the next column reuses. */
 static void
-encode_int(const WcColumnIn *c, uint32_t nrows, int level, const WcAlloc *a, Choice *best)
+keep(Choice *best, Scratch *s)
 {
-	bool		has_nulls = false;
-	int64_t    *v = a->alloc(a->ctx, sizeof(int64_t) * nrows);
-	uint32_t	m = 0;
+	uint8_t    *p = s->a->alloc(s->a->ctx, best->stored_len ? best->stored_len : 1);
+
+	if (best->stored_len)
+		memcpy(p, best->data, best->stored_len);
+	best->data = p;
+}
+
+/*
+ * A column whose every row is NULL: the same stream for every such column
+ * of the block, compressed once.
+ */
+static void
+encode_all_null(Scratch *s, int level, Choice *best)
+{
+	memset(best, 0, sizeof(*best));
+	if (s->null_block_len == 0)
+	{
+		Choice		c;
+		uint8_t    *p;
+
+		memset(&c, 0, sizeof(c));
+		memset(s->bitmap, 0xff, s->bm);
+		if (s->nrows % 8)
+			s->bitmap[s->bm - 1] = (uint8_t) ((1u << (s->nrows % 8)) - 1);
+		p = start_raw(s, 0, true, 0);
+		end_raw(s, 0, p);
+		consider(&c, s, 0, WC_ENC_NONE, WC_FLAG_NULLS, level);
+		keep(&c, s);
+		s->null_block = (uint8_t *) c.data;
+		s->null_block_len = c.stored_len;
+		s->null_block_flags = c.flags;
+	}
+	best->enc = WC_ENC_NONE;
+	best->flags = s->null_block_flags;
+	best->data = s->null_block;
+	best->stored_len = s->null_block_len;
+	best->raw_len = (uint32_t) s->bm;
+}
+
+/*
+ * Order candidates by estimate; write and compress the best, and one
+ * runner-up: deltas when they are within DELTA_NEAR of the best (zstd
+ * finds repeating patterns of deltas that the estimate does not see), else
+ * the second best when within NEAR.  On flow logs this loses about 0.1%
+ * against compressing every candidate (bench/warmcodec_bench.c).
+ */
+#define NEAR		1.15
+#define DELTA_NEAR	1.5
+
+typedef struct Cand
+{
+	uint8_t		enc;
+	double		est;
+} Cand;
+
+static int
+rank_cands(Cand *c, int n)
+{
+	/* insertion sort of at most three */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && c[j].est < c[j - 1].est; j--)
+		{
+			Cand		t = c[j];
+
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+#ifdef WC_DEBUG_EST
+	return n;
+#endif
+	for (int i = 1; i < n; i++)
+		if (c[i].enc == WC_ENC_DELTA && c[i].est <= c[0].est * DELTA_NEAR)
+		{
+			Cand		t = c[i];
+
+			c[i] = c[1];
+			c[1] = t;
+			return 2;
+		}
+	return n > 1 && c[1].est <= c[0].est * NEAR ? 2 : 1;
+}
+
+static int
+cmp_rank(const void *a, const void *b)
+{
+	int64_t		x = ((const int64_t *) a)[0],
+				y = ((const int64_t *) b)[0];
+
+	return (x > y) - (x < y);
+}
+
+static void
+encode_int(const WcColumnIn *c, Scratch *s, int level, Choice *best)
+{
+	uint32_t	nrows = s->nrows;
+	int64_t    *v = s->vals;
+	uint32_t	m;
+	bool		has_nulls;
+	uint8_t		flags;
 	int64_t		mn,
 				mx;
-	uint8_t		flags;
+	uint64_t	g = 0,
+				range;
+	int			bits;
+	uint32_t	ndict = 0;
+	bool		dict_ok = true;
+	Est			e_for,
+				e_for_hi,
+				e_delta,
+				e_dict;
+	Cand		cand[3];
+	int			ncand = 0,
+				ntry;
 
-	for (uint32_t i = 0; i < nrows; i++)
-	{
-		if (c->nulls[i])
-			has_nulls = true;
-		else
-			v[m++] = c->ints[i];
-	}
-	flags = has_nulls ? WC_FLAG_NULLS : 0;
-	memset(best, 0, sizeof(*best));
+	m = make_bitmap(s, c);
 	if (m == 0)
 	{
-		Buf			b = start_stream(c, nrows, has_nulls, 0, a);
-
-		consider(best, WC_ENC_NONE, flags, &b, level, a);
+		encode_all_null(s, level, best);
 		return;
 	}
-	mn = mx = v[0];
-	for (uint32_t i = 1; i < m; i++)
+	has_nulls = m < nrows;
+	flags = has_nulls ? WC_FLAG_NULLS : 0;
+	memset(best, 0, sizeof(*best));
+	if (has_nulls)
 	{
-		if (v[i] < mn)
-			mn = v[i];
-		if (v[i] > mx)
-			mx = v[i];
+		for (uint32_t i = 0, k = 0; i < nrows; i++)
+		{
+			v[k] = c->ints[i];
+			k += !c->nulls[i];
+		}
+	}
+	else
+		memcpy(v, c->ints, sizeof(int64_t) * m);
+
+	mn = mx = v[0];
+	for (uint32_t k = 1; k < m; k++)
+	{
+		mn = v[k] < mn ? v[k] : mn;
+		mx = v[k] > mx ? v[k] : mx;
 	}
 	if (mn == mx)
 	{
-		Buf			b = start_stream(c, nrows, has_nulls, 10, a);
+		uint8_t    *p = start_raw(s, 0, has_nulls, 10);
 
-		buf_varint(&b, zigzag(mn));
-		consider(best, WC_ENC_CONST, flags, &b, level, a);
+		p = put_varint(p, zigzag(mn));
+		end_raw(s, 0, p);
+		consider(best, s, 0, WC_ENC_CONST, flags, level);
+		keep(best, s);
 		return;
 	}
-
-	/* frame of reference with a common divisor */
+	for (uint32_t k = 0; k < m && g != 1; k++)
 	{
-		uint64_t	g = 0;
-		int			bits;
-		Buf			b;
-		uint64_t	acc = 0;
-		int			nacc = 0;
+		uint64_t	d = (uint64_t) v[k] - (uint64_t) mn;
 
-		for (uint32_t i = 0; i < m && g != 1; i++)
-			g = gcd64(g, (uint64_t) v[i] - (uint64_t) mn);
-		bits = bit_width(((uint64_t) mx - (uint64_t) mn) / g);
-		b = start_stream(c, nrows, has_nulls, 21 + ((size_t) m * bits + 7) / 8, a);
-		buf_varint(&b, zigzag(mn));
-		buf_varint(&b, g);
-		buf_byte(&b, (uint8_t) bits);
-		for (uint32_t i = 0; i < m; i++)
-		{
-			uint64_t	q = ((uint64_t) v[i] - (uint64_t) mn) / g;
-			int			left = bits;
-
-			while (left > 0)
-			{
-				int			take = 64 - nacc < left ? 64 - nacc : left;
-				uint64_t	part = take == 64 ? q : q & ((UINT64_C(1) << take) - 1);
-
-				acc |= part << nacc;
-				nacc += take;
-				q = take == 64 ? 0 : q >> take;
-				left -= take;
-				while (nacc >= 8)
-				{
-					buf_byte(&b, (uint8_t) acc);
-					acc >>= 8;
-					nacc -= 8;
-				}
-				if (nacc == 64)
-					abort();
-			}
-		}
-		if (nacc > 0)
-			buf_byte(&b, (uint8_t) acc);
-		consider(best, WC_ENC_FOR, flags, &b, level, a);
+		/* one division per value once the divisor has settled */
+		if (g == 0 || d % g != 0)
+			g = gcd64(g, d);
 	}
+	range = ((uint64_t) mx - (uint64_t) mn) / g;
+	bits = bit_width(range);
 
-	/* zigzag deltas */
+	/*
+	 * One pass for the estimates of all three encodings, and the dictionary
+	 * by first appearance (given up past m / 2 entries: it cannot pay).
+	 */
+	memset(&e_for, 0, sizeof(Est));
+	memset(&e_for_hi, 0, sizeof(Est));
+	memset(&e_delta, 0, sizeof(Est));
+	memset(&e_dict, 0, sizeof(Est));
+	memset(s->slot, -1, sizeof(int32_t) * s->tsize);
 	{
-		Buf			b = start_stream(c, nrows, has_nulls, (size_t) m * 10, a);
-		int64_t		prev = 0;
+		uint32_t	run = 0,
+					drun = 0;
+		uint32_t	qbytes = (uint32_t) (bits + 7) / 8;
+		int			shift = (g & (g - 1)) == 0 ? bit_width(g) - 1 : -1;
+		uint32_t	heads = 0;
+		uint32_t	code = 0;
+		uint64_t	prev_d = UINT64_MAX;
 
-		for (uint32_t i = 0; i < m; i++)
+		for (uint32_t k = 0; k < m; k++)
 		{
-			buf_varint(&b, zigzag((int64_t) ((uint64_t) v[i] - (uint64_t) prev)));
-			prev = v[i];
-		}
-		consider(best, WC_ENC_DELTA, flags, &b, level, a);
-	}
+			int64_t		x = v[k];
+			uint64_t	d = zigzag((int64_t) ((uint64_t) x - (uint64_t) (k ? v[k - 1] : 0)));
 
-	/* dictionary, when there are at most 65536 distinct values */
-	{
-		uint32_t	tsize = table_size_for(m);
-		int32_t    *slot = a->alloc(a->ctx, sizeof(int32_t) * tsize);
-		int64_t    *dict = a->alloc(a->ctx, sizeof(int64_t) * (m < 65536 ? m : 65536));
-		uint32_t	ndict = 0;
-		bool		ok = true;
-
-		memset(slot, -1, sizeof(int32_t) * tsize);
-		for (uint32_t i = 0; i < m && ok; i++)
-		{
-			uint32_t	h = (uint32_t) fmix64((uint64_t) v[i]) & (tsize - 1);
-
-			while (slot[h] >= 0 && dict[slot[h]] != v[i])
-				h = (h + 1) & (tsize - 1);
-			if (slot[h] < 0)
+			/* deltas: a run of equal deltas is one match */
+			if (d == prev_d)
+				drun++;
+			else
 			{
-				if (ndict == 65536)
-					ok = false;
-				else
-				{
-					slot[h] = (int32_t) ndict;
-					dict[ndict++] = v[i];
-				}
+				est_run(&e_delta, drun, varint_size(prev_d));
+				drun = 0;
+				est_varint(&e_delta, d);
+				prev_d = d;
 			}
-		}
-		if (ok && ndict <= m / 2)
-		{
-			uint32_t   *codes = a->alloc(a->ctx, sizeof(uint32_t) * m);
-			Buf			b;
-			int64_t		prev;
-
-			qsort(dict, ndict, sizeof(int64_t), cmp_i64);
-			for (uint32_t i = 0; i < m; i++)
+			if (k > 0 && x == v[k - 1])
 			{
-				uint32_t	lo = 0,
-							hi = ndict;
+				run++;
+				s->quot[k] = s->quot[k - 1];
+				if (dict_ok)
+					s->codes[k] = code;
+				continue;
+			}
+			if (run)
+			{
+				est_run(&e_for, run, bits / 8.0);
+				est_run(&e_dict, run, ndict > 256 ? 2 : 1);
+				run = 0;
+			}
+			heads++;
+			{
+				uint64_t	q = (uint64_t) x - (uint64_t) mn;
+				uint8_t		qb[8];
 
-				while (hi - lo > 1)
+				q = shift >= 0 ? q >> shift : q / g;
+				s->quot[k] = q;
+				put_u64(qb, q);
+				/* the low byte apart: it is the least skewed */
+				e_for.hist[qb[0]]++;
+				e_for.nbytes++;
+				if (qbytes > 1)
+					est_bytes(&e_for_hi, qb + 1, qbytes - 1);
+			}
+			if (dict_ok)
+			{
+				uint32_t	h = (uint32_t) fmix64((uint64_t) x) & (s->tsize - 1);
+
+				while (s->slot[h] >= 0 && s->dict[s->slot[h]] != x)
+					h = (h + 1) & (s->tsize - 1);
+				if (s->slot[h] < 0)
 				{
-					uint32_t	mid = (lo + hi) / 2;
-
-					if (dict[mid] <= v[i])
-						lo = mid;
+					if (ndict >= m / 2 || ndict == 65536)
+						dict_ok = false;
 					else
-						hi = mid;
+					{
+						s->slot[h] = (int32_t) ndict;
+						s->dict[ndict] = x;
+						s->heads[ndict] = 0;
+						ndict++;
+					}
 				}
-				codes[i] = lo;
+				if (dict_ok)
+				{
+					code = (uint32_t) s->slot[h];
+					s->codes[k] = code;
+					s->heads[code]++;
+				}
 			}
-			b = start_stream(c, nrows, has_nulls, 5 + (size_t) ndict * 10 + (size_t) m * 2, a);
-			buf_varint(&b, ndict - 1);
-			buf_varint(&b, zigzag(dict[0]));
-			prev = dict[0];
-			for (uint32_t k = 1; k < ndict; k++)
-			{
-				buf_varint(&b, (uint64_t) dict[k] - (uint64_t) prev);
-				prev = dict[k];
-			}
-			put_codes(&b, codes, m, ndict);
-			consider(best, WC_ENC_DICT, flags, &b, level, a);
+		}
+		est_run(&e_delta, drun, varint_size(prev_d));
+		est_run(&e_for, run, bits / 8.0);
+		est_run(&e_dict, run, ndict > 256 ? 2 : 1);
+		/* FOR: entropy of the values' bytes, or their packed bits if fewer */
+		{
+			double		packed = heads * (bits / 8.0);
+			double		ent = est_size(&e_for) - e_for.extra + est_size(&e_for_hi);
+
+			cand[ncand].enc = WC_ENC_FOR;
+			cand[ncand++].est = (ent < packed ? ent : packed) + e_for.extra + 21;
+		}
+		cand[ncand].enc = WC_ENC_DELTA;
+		cand[ncand++].est = est_size(&e_delta);
+		if (dict_ok && ndict <= m / 2)
+		{
+			/* codes: their entropy over run heads; entries: about a varint of the mean gap */
+			double		cbits = 0;
+			int			cw = ndict > 256 ? 2 : 1;
+
+			for (uint32_t d = 0; d < ndict; d++)
+				if (s->heads[d])
+					cbits += s->heads[d] * (approx_log2(heads) - approx_log2(s->heads[d]));
+			if (cw == 2)
+				cbits += heads * 1.0;	/* the two code bytes share one Huffman table */
+			cand[ncand].enc = WC_ENC_DICT;
+			cand[ncand++].est = cbits / 8 + e_dict.extra + 5 +
+				(double) ndict * varint_size(((uint64_t) mx - (uint64_t) mn) / ndict);
 		}
 	}
+
+	ntry = rank_cands(cand, ncand);
+	for (int t = 0; t < ntry; t++)
+	{
+		uint8_t    *p;
+
+		switch (cand[t].enc)
+		{
+			case WC_ENC_FOR:
+				{
+					uint64_t	acc = 0;
+					int			nacc = 0;
+
+					p = start_raw(s, t, has_nulls, 21 + ((size_t) m * bits + 7) / 8);
+					p = put_varint(p, zigzag(mn));
+					p = put_varint(p, g);
+					*p++ = (uint8_t) bits;
+					/* a 64-bit word at a time, LSB first */
+					for (uint32_t k = 0; k < m; k++)
+					{
+						uint64_t	q = s->quot[k];
+
+						acc |= q << nacc;
+						if (nacc + bits >= 64)
+						{
+							put_u64(p, acc);
+							p += 8;
+							acc = nacc ? q >> (64 - nacc) : 0;
+							nacc = nacc + bits - 64;
+						}
+						else
+							nacc += bits;
+					}
+					for (; nacc > 0; nacc -= 8, acc >>= 8)
+						*p++ = (uint8_t) acc;
+					break;
+				}
+			case WC_ENC_DELTA:
+				{
+					int64_t		prev = 0;
+
+					p = start_raw(s, t, has_nulls, (size_t) m * 10);
+					for (uint32_t k = 0; k < m; k++)
+					{
+						p = put_varint(p, zigzag((int64_t) ((uint64_t) v[k] - (uint64_t) prev)));
+						prev = v[k];
+					}
+					break;
+				}
+			default:			/* WC_ENC_DICT */
+				{
+					/* entries ascending: sort (value, code) pairs, then map codes */
+					int64_t    *pairs = (int64_t *) s->a->alloc(s->a->ctx, sizeof(int64_t) * 2 * ndict);
+					int64_t		prev;
+
+					for (uint32_t d = 0; d < ndict; d++)
+					{
+						pairs[2 * d] = s->dict[d];
+						pairs[2 * d + 1] = d;
+					}
+					qsort(pairs, ndict, 2 * sizeof(int64_t), cmp_rank);
+					for (uint32_t d = 0; d < ndict; d++)
+						s->rank[pairs[2 * d + 1]] = d;
+					p = start_raw(s, t, has_nulls, 5 + (size_t) ndict * 10 + (size_t) m * 2);
+					p = put_varint(p, ndict - 1);
+					p = put_varint(p, zigzag(pairs[0]));
+					prev = pairs[0];
+					for (uint32_t d = 1; d < ndict; d++)
+					{
+						p = put_varint(p, (uint64_t) pairs[2 * d] - (uint64_t) prev);
+						prev = pairs[2 * d];
+					}
+					if (ndict > 256)
+						for (uint32_t k = 0; k < m; k++)
+						{
+							uint32_t	r = s->rank[s->codes[k]];
+
+							p[0] = (uint8_t) r;
+							p[1] = (uint8_t) (r >> 8);
+							p += 2;
+						}
+					else
+						for (uint32_t k = 0; k < m; k++)
+							*p++ = (uint8_t) s->rank[s->codes[k]];
+					break;
+				}
+		}
+		end_raw(s, t, p);
+		consider(best, s, t, cand[t].enc, flags, level);
+#ifdef WC_DEBUG_EST
+		fprintf(stderr, "EST %s enc %d est %.0f raw %zu z %zu\n", c->kind == WC_INT ? "int" : "bytes",
+				cand[t].enc, cand[t].est, s->raw[t].len, compress_raw(s, t, level));
+#endif
+	}
+#ifdef WC_DEBUG_EST
+	fprintf(stderr, "END\n");
+#endif
+	keep(best, s);
 }
 
 static void
-encode_bytes(const WcColumnIn *c, uint32_t nrows, int level, const WcAlloc *a, Choice *best)
+encode_bytes(const WcColumnIn *c, Scratch *s, int level, Choice *best)
 {
-	bool		has_nulls = false;
-	uint32_t	m = 0;
-	uint32_t   *rows = a->alloc(a->ctx, sizeof(uint32_t) * nrows);
-	size_t		total = 0;
+	uint32_t	nrows = s->nrows;
+	uint32_t	m;
+	bool		has_nulls;
 	uint8_t		flags;
+	uint32_t   *rows = s->rows;
+	uint32_t   *codes = s->codes;
+	uint32_t   *first = s->first;
+	uint32_t	ndict = 0;
+	size_t		total = 0,
+				dict_bytes = 0;
+	Est			e_plain,
+				e_dict;
+	Cand		cand[2];
+	int			ncand = 0,
+				ntry;
 
-	for (uint32_t i = 0; i < nrows; i++)
-	{
-		if (c->nulls[i])
-			has_nulls = true;
-		else
-		{
-			rows[m++] = i;
-			total += varint_size(c->lens[i]) + c->lens[i];
-		}
-	}
-	flags = has_nulls ? WC_FLAG_NULLS : 0;
-	memset(best, 0, sizeof(*best));
+	m = make_bitmap(s, c);
 	if (m == 0)
 	{
-		Buf			b = start_stream(c, nrows, has_nulls, 0, a);
-
-		consider(best, WC_ENC_NONE, flags, &b, level, a);
+		encode_all_null(s, level, best);
 		return;
 	}
-
-	/* dictionary in first-seen order (always possible: m <= 65536) */
+	has_nulls = m < nrows;
+	flags = has_nulls ? WC_FLAG_NULLS : 0;
+	memset(best, 0, sizeof(*best));
+	for (uint32_t i = 0, k = 0; i < nrows; i++)
 	{
-		uint32_t	tsize = table_size_for(m);
-		int32_t    *slot = a->alloc(a->ctx, sizeof(int32_t) * tsize);
-		uint32_t   *first = a->alloc(a->ctx, sizeof(uint32_t) * m);	/* dict -> row */
-		uint32_t   *codes = a->alloc(a->ctx, sizeof(uint32_t) * m);
-		uint32_t	ndict = 0;
-		size_t		dict_bytes = 0;
+		rows[k] = i;
+		k += !c->nulls[i];
+	}
 
-		memset(slot, -1, sizeof(int32_t) * tsize);
+	/*
+	 * The dictionary in first-seen order (always possible: m <= 65536), and
+	 * the estimates: a value equal to the one before extends a run; one
+	 * seen earlier is a match for plain, a code for the dictionary.
+	 */
+	memset(&e_plain, 0, sizeof(Est));
+	memset(&e_dict, 0, sizeof(Est));
+	memset(s->slot, -1, sizeof(int32_t) * s->tsize);
+	{
+		uint32_t	run = 0;
+		double		run_plain = 0;
+		int			cw;
+
 		for (uint32_t k = 0; k < m; k++)
 		{
 			uint32_t	r = rows[k];
-			uint32_t	h = (uint32_t) hash_bytes(c->ptrs[r], c->lens[r]) & (tsize - 1);
+			const uint8_t *p = c->ptrs[r];
+			uint32_t	len = c->lens[r];
+			uint32_t	h;
 
+			total += varint_size(len) + len;
+			if (k > 0)
+			{
+				uint32_t	pr = rows[k - 1];
+
+				if (c->lens[pr] == len && (len == 0 || p == c->ptrs[pr] ||
+										   memcmp(p, c->ptrs[pr], len) == 0))
+				{
+					codes[k] = codes[k - 1];
+					run++;
+					run_plain = varint_size(len) + len;
+					continue;
+				}
+			}
+			if (run)
+			{
+				est_run(&e_plain, 1, run * run_plain);
+				run = 0;
+			}
+			h = (uint32_t) hash_bytes(p, len) & (s->tsize - 1);
 			for (;;)
 			{
 				uint32_t	o;
 
-				if (slot[h] < 0)
+				if (s->slot[h] < 0)
 				{
-					slot[h] = (int32_t) ndict;
-					first[ndict++] = r;
-					dict_bytes += varint_size(c->lens[r]) + c->lens[r];
+					uint8_t		lb[10];
+					size_t		ln = (size_t) (put_varint(lb, len) - lb);
+
+					s->slot[h] = (int32_t) ndict;
+					first[ndict] = k;
+					s->heads[ndict] = 0;
+					ndict++;
+					dict_bytes += ln + len;
+					est_bytes(&e_plain, lb, ln);
+					est_bytes(&e_plain, p, len);
+					est_bytes(&e_dict, lb, ln);
+					est_bytes(&e_dict, p, len);
 					break;
 				}
-				o = first[slot[h]];
-				if (c->lens[o] == c->lens[r] &&
-					(c->lens[r] == 0 || memcmp(c->ptrs[o], c->ptrs[r], c->lens[r]) == 0))
+				o = rows[first[s->slot[h]]];
+				if (c->lens[o] == len && (len == 0 || memcmp(c->ptrs[o], p, len) == 0))
+				{
+					/* seen before, not just before: a match */
+					double		lit = varint_size(len) + len;
+
+					e_plain.extra += lit < RECUR_COST ? lit : RECUR_COST;
 					break;
-				h = (h + 1) & (tsize - 1);
+				}
+				h = (h + 1) & (s->tsize - 1);
 			}
-			codes[k] = (uint32_t) slot[h];
+			codes[k] = (uint32_t) s->slot[h];
+			s->heads[codes[k]]++;
 		}
+		if (run)
+			est_run(&e_plain, 1, run * run_plain);
+
 		if (ndict == 1)
 		{
-			Buf			b = start_stream(c, nrows, has_nulls, dict_bytes, a);
+			uint32_t	r = rows[first[0]];
+			uint8_t    *p = start_raw(s, 0, has_nulls, dict_bytes);
 
-			buf_varint(&b, c->lens[first[0]]);
-			buf_put(&b, c->ptrs[first[0]], c->lens[first[0]]);
-			consider(best, WC_ENC_CONST, flags, &b, level, a);
+			p = put_varint(p, c->lens[r]);
+			memcpy(p, c->ptrs[r], c->lens[r]);
+			p += c->lens[r];
+			end_raw(s, 0, p);
+			consider(best, s, 0, WC_ENC_CONST, flags, level);
+			keep(best, s);
 			return;
 		}
+		cand[ncand].enc = WC_ENC_PLAIN;
+		cand[ncand++].est = est_size(&e_plain);
 		if (ndict <= m / 2)
 		{
-			Buf			b = start_stream(c, nrows, has_nulls,
-										 5 + dict_bytes + (size_t) m * 2, a);
+			uint32_t	heads = 0;
+			double		cbits = 0;
 
-			buf_varint(&b, ndict - 1);
+			cw = ndict > 256 ? 2 : 1;
+			/* runs of equal codes */
+			for (uint32_t k = 1, n = 0; k <= m; k++)
+			{
+				if (k < m && codes[k] == codes[k - 1])
+					n++;
+				else
+				{
+					est_run(&e_dict, n, cw);
+					n = 0;
+				}
+			}
+			for (uint32_t d = 0; d < ndict; d++)
+				heads += s->heads[d];
+			for (uint32_t d = 0; d < ndict; d++)
+				cbits += s->heads[d] * (approx_log2(heads) - approx_log2(s->heads[d]));
+			if (cw == 2)
+				cbits += heads * 1.0;
+			cand[ncand].enc = WC_ENC_DICT;
+			cand[ncand++].est = est_size(&e_dict) + cbits / 8 + 5;
+		}
+	}
+
+	ntry = rank_cands(cand, ncand);
+	for (int t = 0; t < ntry; t++)
+	{
+		uint8_t    *p;
+
+		if (cand[t].enc == WC_ENC_DICT)
+		{
+			p = start_raw(s, t, has_nulls, 5 + dict_bytes + (size_t) m * 2);
+			p = put_varint(p, ndict - 1);
 			for (uint32_t d = 0; d < ndict; d++)
 			{
-				buf_varint(&b, c->lens[first[d]]);
-				buf_put(&b, c->ptrs[first[d]], c->lens[first[d]]);
+				uint32_t	r = rows[first[d]];
+
+				p = put_varint(p, c->lens[r]);
+				if (c->lens[r])
+					memcpy(p, c->ptrs[r], c->lens[r]);
+				p += c->lens[r];
 			}
-			put_codes(&b, codes, m, ndict);
-			consider(best, WC_ENC_DICT, flags, &b, level, a);
+			if (ndict > 256)
+				for (uint32_t k = 0; k < m; k++)
+				{
+					p[0] = (uint8_t) codes[k];
+					p[1] = (uint8_t) (codes[k] >> 8);
+					p += 2;
+				}
+			else
+				for (uint32_t k = 0; k < m; k++)
+					*p++ = (uint8_t) codes[k];
 		}
-	}
-
-	/* plain */
-	{
-		Buf			b = start_stream(c, nrows, has_nulls, total, a);
-
-		for (uint32_t k = 0; k < m; k++)
+		else
 		{
-			buf_varint(&b, c->lens[rows[k]]);
-			buf_put(&b, c->ptrs[rows[k]], c->lens[rows[k]]);
+			p = start_raw(s, t, has_nulls, total);
+			for (uint32_t k = 0; k < m; k++)
+			{
+				uint32_t	r = rows[k];
+
+				p = put_varint(p, c->lens[r]);
+				if (c->lens[r])
+					memcpy(p, c->ptrs[r], c->lens[r]);
+				p += c->lens[r];
+			}
 		}
-		consider(best, WC_ENC_PLAIN, flags, &b, level, a);
+		end_raw(s, t, p);
+		consider(best, s, t, cand[t].enc, flags, level);
+#ifdef WC_DEBUG_EST
+		fprintf(stderr, "EST %s enc %d est %.0f raw %zu z %zu\n", c->kind == WC_INT ? "int" : "bytes",
+				cand[t].enc, cand[t].est, s->raw[t].len, compress_raw(s, t, level));
+#endif
 	}
+#ifdef WC_DEBUG_EST
+	fprintf(stderr, "END\n");
+#endif
+	keep(best, s);
 }
 
 uint8_t *
@@ -531,6 +1000,7 @@ wc_encode_block(const WcColumnIn *cols, int ncols, uint32_t nrows, int zstd_leve
 				const WcAlloc *a, size_t *len, char *err, size_t errlen)
 {
 	Choice	   *ch;
+	Scratch		s;
 	size_t		total;
 	uint8_t    *out,
 			   *p;
@@ -545,21 +1015,24 @@ wc_encode_block(const WcColumnIn *cols, int ncols, uint32_t nrows, int zstd_leve
 		snprintf(err, errlen, "a block holds 1 to %d columns, not %d", WC_MAX_COLS, ncols);
 		return NULL;
 	}
+	for (int i = 0; i < ncols; i++)
+		if (!((cols[i].kind == WC_INT && (cols[i].width == 1 || cols[i].width == 2 ||
+										  cols[i].width == 4 || cols[i].width == 8)) ||
+			  (cols[i].kind == WC_BYTES && cols[i].width == 0)))
+		{
+			snprintf(err, errlen, "column %d: bad kind %d or width %d", i + 1, cols[i].kind,
+					 cols[i].width);
+			return NULL;
+		}
 	ch = a->alloc(a->ctx, sizeof(Choice) * ncols);
+	scratch_init(&s, nrows, a);
 	total = WC_HEADER_SIZE + (size_t) ncols * WC_COLDIR_SIZE;
 	for (int i = 0; i < ncols; i++)
 	{
-		const WcColumnIn *c = &cols[i];
-
-		if (c->kind == WC_INT && (c->width == 1 || c->width == 2 || c->width == 4 || c->width == 8))
-			encode_int(c, nrows, zstd_level, a, &ch[i]);
-		else if (c->kind == WC_BYTES && c->width == 0)
-			encode_bytes(c, nrows, zstd_level, a, &ch[i]);
+		if (cols[i].kind == WC_INT)
+			encode_int(&cols[i], &s, zstd_level, &ch[i]);
 		else
-		{
-			snprintf(err, errlen, "column %d: bad kind %d or width %d", i + 1, c->kind, c->width);
-			return NULL;
-		}
+			encode_bytes(&cols[i], &s, zstd_level, &ch[i]);
 		total += ch[i].stored_len;
 	}
 	if (total > UINT32_MAX)

@@ -10,7 +10,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = warning;
-SELECT plan(31);
+SELECT plan(32);
 
 -- ---------------------------------------------------------------- data
 SELECT count(*) >= 0 FROM (
@@ -106,6 +106,22 @@ FROM generate_series(1, 30000) i,
                      + CASE WHEN i % 17 = 0 THEN interval '0.123456 seconds' ELSE interval '0' END
                      AS t) x;
 
+-- 2012-03-05: source addresses of every shape inet orders (networks of any
+-- prefix length with and without host bits, IPv4 and IPv6, NULL), several
+-- rows per address and hour, for the order inside blocks
+SELECT vpcflow.ensure_partitions('2012-03-05', '2012-03-06');
+INSERT INTO vpcflow.flows (version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport,
+                           protocol, action, log_status, packets, bytes, start_time, end_time)
+SELECT 2, '123456789012', 'eni-0123456789abcdef0', a, '10.1.1.1', i, 443, 6, 'ACCEPT', 'OK', 1, i,
+       t, t + interval '1 second'
+FROM unnest(ARRAY['10.0.0.0/8', '10.0.0.5/8', '10.0.0.0/16', '10.0.0.0', '10.0.0.5', '9.255.255.255',
+                  '11.0.0.0', '0.0.0.0/0', '255.255.255.255', '192.168.1.0/24', '192.168.1.7/24',
+                  '::/0', '2001:db8::/32', '2001:db8::1', '2001:db8:0:0:1::/80', '2001:db8::1:0:0:1',
+                  'ffff::1', '::ffff:10.0.0.1', NULL]::inet[]) a,
+     generate_series(1, 6) i,
+     LATERAL (SELECT timestamptz '2012-03-05' + (i % 3) * interval '50 minutes'
+                     + (i * 7) % 5 * interval '1.5 seconds' AS t) x;
+
 -- answers of the benchmark queries over the synthetic day, while hot
 CREATE TEMP TABLE q_hot AS
 SELECT 1 AS q, to_jsonb(array_agg(x ORDER BY x::text)) AS r FROM (
@@ -165,6 +181,21 @@ SELECT ok((SELECT sum(vpcflow.compress_partition(p.partition)) FROM vpcflow.part
           'compress_partition compresses every row of every partition');
 SELECT is((SELECT count(*) FROM vpcflow.partitions p JOIN pg_class c ON c.oid = p.partition
            WHERE c.relkind = 'r'), 0::bigint, 'every partition is warm');
+-- rows come out of blocks in block order: by hour, then srcaddr, then start_time
+SET LOCAL max_parallel_workers_per_gather = 0;
+SELECT is((WITH r AS (SELECT row_number() OVER () AS n, srcaddr, start_time,
+                             date_bin('1 hour', start_time, timestamptz '2000-01-01') AS h
+                      FROM vpcflow.flows WHERE start_time >= '2012-03-01' AND start_time < '2012-03-06'),
+               l AS (SELECT h, srcaddr, start_time,
+                            lag(h) OVER w AS ph, lag(srcaddr) OVER w AS ps, lag(start_time) OVER w AS pt,
+                            n FROM r WINDOW w AS (ORDER BY n))
+           SELECT count(*) FROM l
+           WHERE n > 1 AND (h < ph
+                            OR (h = ph AND ps IS NOT NULL AND srcaddr IS NOT NULL AND srcaddr < ps)
+                            OR (h = ph AND ps IS NULL AND srcaddr IS NOT NULL)
+                            OR (h = ph AND srcaddr IS NOT DISTINCT FROM ps AND start_time < pt))),
+          0::bigint, 'inside an hour, blocks hold rows by srcaddr (inet order, NULLs last), then start_time');
+RESET max_parallel_workers_per_gather;
 SELECT ok((SELECT count(*) FROM vpcflow.warm_partitions) >= 3, 'several warm partitions');
 SELECT is((SELECT count(*) FROM vpcflow.flows), (SELECT count(*) FROM hot_rows),
           'warm partitions hold as many rows as the hot ones did');
