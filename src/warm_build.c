@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -41,9 +42,27 @@
 #include "utils/tuplesort.h"
 #include "utils/typcache.h"
 
+#include "vpcflow.h"
 #include "warm.h"
 
 PG_FUNCTION_INFO_V1(vpcflow_warm_build);
+
+/* vpcflow.warm_build_memory: the sort budget of a build, in kB (with work_mem, the larger) */
+static int	warm_build_memory = 256 * 1024;
+
+void
+warm_build_init(void)
+{
+	DefineCustomIntVariable("vpcflow.warm_build_memory",
+							"Memory a warm block build sorts rows in (the larger of this and work_mem).",
+							"Consecutive hours are read and sorted in batches that fit; an hour "
+							"larger than this alone sorts with temporary files (docs/warm.md).",
+							&warm_build_memory,
+							256 * 1024, 64, MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
 
 WarmColType
 warm_col_type(Form_pg_attribute att)
@@ -645,7 +664,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	INETOID, INETOID, INETOID, INETOID, INT4OID, BYTEAOID};
 	bool		isnull;
 	int64		cur_hour = 0;
-	int			sort_mem = Max(work_mem, 256 * 1024);	/* kB, as before: an hour sorted in memory */
+	int			sort_mem = Max(work_mem, warm_build_memory);	/* kB */
 
 	if (block_rows < 1 || block_rows > WC_MAX_ROWS)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
