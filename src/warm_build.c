@@ -2,12 +2,14 @@
  * warm_build.c
  *		Building warm blocks from heap rows: vpcflow.warm_build().
  *
- * Rows are read in one scan of the source and sorted by the hour of
- * start_time, then srcaddr, then start_time, and cut into blocks of up to
- * block_rows rows that never cross an hour; every block thus covers at
- * most one hour (a one-hour query decodes only that
- * hour), and within the hour the srcaddr ranges of blocks barely overlap,
- * so a point lookup by source address reads one or two blocks per hour.
+ * Rows are sorted by the hour of start_time, then srcaddr, then
+ * start_time, and cut into blocks of up to block_rows rows that never
+ * cross an hour; every block thus covers at most one hour (a one-hour query
+ * decodes only that hour), and within the hour the srcaddr ranges of
+ * blocks barely overlap, so a point lookup by source address reads one or
+ * two blocks per hour.  The source is read in batches of hours that sort
+ * in memory (see vpcflow_warm_build), the whole day in one batch when it
+ * fits.
  * Each block records its row count and the min/max of start_time,
  * srcaddr and dstaddr in vpcflow.warm_blocks, where the scan skips on
  * them.
@@ -728,7 +730,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	/*
 	 * The sorted tuples: sort_key(), start_time, srcaddr, then the other layout
 	 * columns that have a value in some row (of 98 flow columns, AWS v2 logs
-	 * fill 14: the rest are NULL in every block, and cost nothing to sort).
+	 * fill 16: the rest are NULL in every block, and cost nothing to sort).
 	 * The keys come first so that comparing them never walks past other
 	 * columns.
 	 */
