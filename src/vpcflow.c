@@ -59,5 +59,6 @@ _PG_init(void)
 							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
 	shard_pushdown_init();
+	warm_build_init();
 	MarkGUCPrefixReserved("vpcflow");
 }

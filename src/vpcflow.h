@@ -26,6 +26,9 @@ extern int	vpcflow_debug_pause_after_hash;
 extern bool vpcflow_partial_agg_pushdown;
 extern void shard_pushdown_init(void);
 
+/* warm_build.c: vpcflow.warm_build_memory (GUC) */
+extern void warm_build_init(void);
+
 /* awsid.c: build a vpcflow.awsid datum from an id's text */
 extern Datum awsid_from_cstring_len(const char *s, size_t len);
 /*

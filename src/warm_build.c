@@ -2,12 +2,14 @@
  * warm_build.c
  *		Building warm blocks from heap rows: vpcflow.warm_build().
  *
- * Rows are read in one scan of the source and sorted by the hour of
- * start_time, then srcaddr, then start_time, and cut into blocks of up to
- * block_rows rows that never cross an hour; every block thus covers at
- * most one hour (a one-hour query decodes only that
- * hour), and within the hour the srcaddr ranges of blocks barely overlap,
- * so a point lookup by source address reads one or two blocks per hour.
+ * Rows are sorted by the hour of start_time, then srcaddr, then
+ * start_time, and cut into blocks of up to block_rows rows that never
+ * cross an hour; every block thus covers at most one hour (a one-hour query
+ * decodes only that hour), and within the hour the srcaddr ranges of
+ * blocks barely overlap, so a point lookup by source address reads one or
+ * two blocks per hour.  The source is read in batches of hours that sort
+ * in memory (see vpcflow_warm_build), the whole day in one batch when it
+ * fits.
  * Each block records its row count and the min/max of start_time,
  * srcaddr and dstaddr in vpcflow.warm_blocks, where the scan skips on
  * them.
@@ -32,6 +34,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inet.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -41,9 +44,27 @@
 #include "utils/tuplesort.h"
 #include "utils/typcache.h"
 
+#include "vpcflow.h"
 #include "warm.h"
 
 PG_FUNCTION_INFO_V1(vpcflow_warm_build);
+
+/* vpcflow.warm_build_memory: the sort budget of a build, in kB (with work_mem, the larger) */
+static int	warm_build_memory = 256 * 1024;
+
+void
+warm_build_init(void)
+{
+	DefineCustomIntVariable("vpcflow.warm_build_memory",
+							"Memory a warm block build sorts rows in (the larger of this and work_mem).",
+							"Consecutive hours are read and sorted in batches that fit; an hour "
+							"larger than this alone sorts with temporary files (docs/warm.md).",
+							&warm_build_memory,
+							256 * 1024, 64, MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
 
 WarmColType
 warm_col_type(Form_pg_attribute att)
@@ -645,7 +666,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	INETOID, INETOID, INETOID, INETOID, INT4OID, BYTEAOID};
 	bool		isnull;
 	int64		cur_hour = 0;
-	int			sort_mem = Max(work_mem, 256 * 1024);	/* kB, as before: an hour sorted in memory */
+	int			sort_mem = Max(work_mem, warm_build_memory);	/* kB */
 
 	if (block_rows < 1 || block_rows > WC_MAX_ROWS)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -709,7 +730,7 @@ vpcflow_warm_build(PG_FUNCTION_ARGS)
 	/*
 	 * The sorted tuples: sort_key(), start_time, srcaddr, then the other layout
 	 * columns that have a value in some row (of 98 flow columns, AWS v2 logs
-	 * fill 14: the rest are NULL in every block, and cost nothing to sort).
+	 * fill 16: the rest are NULL in every block, and cost nothing to sort).
 	 * The keys come first so that comparing them never walks past other
 	 * columns.
 	 */

@@ -178,12 +178,8 @@ typedef struct Est
 	double		extra;			/* bytes outside the histogram (matches) */
 } Est;
 
-#define MATCH_COST	3.0
-#ifdef WC_DEBUG_EST
-#define RECUR_COST (getenv("RECUR") ? atof(getenv("RECUR")) : 1.5)
-#else
-#define RECUR_COST	1.5
-#endif
+#define MATCH_COST	3.0		/* a run of repeats */
+#define RECUR_COST	1.5		/* a byte string seen earlier: matches often span several values */
 
 static inline void
 est_bytes(Est *e, const uint8_t *p, size_t n)
@@ -476,9 +472,6 @@ rank_cands(Cand *c, int n)
 			c[j] = c[j - 1];
 			c[j - 1] = t;
 		}
-#ifdef WC_DEBUG_EST
-	return n;
-#endif
 	for (int i = 1; i < n; i++)
 		if (c[i].enc == WC_ENC_DELTA && c[i].est <= c[0].est * DELTA_NEAR)
 		{
@@ -775,14 +768,7 @@ encode_int(const WcColumnIn *c, Scratch *s, int level, Choice *best)
 		}
 		end_raw(s, t, p);
 		consider(best, s, t, cand[t].enc, flags, level);
-#ifdef WC_DEBUG_EST
-		fprintf(stderr, "EST %s enc %d est %.0f raw %zu z %zu\n", c->kind == WC_INT ? "int" : "bytes",
-				cand[t].enc, cand[t].est, s->raw[t].len, compress_raw(s, t, level));
-#endif
 	}
-#ifdef WC_DEBUG_EST
-	fprintf(stderr, "END\n");
-#endif
 	keep(best, s);
 }
 
@@ -984,14 +970,7 @@ encode_bytes(const WcColumnIn *c, Scratch *s, int level, Choice *best)
 		}
 		end_raw(s, t, p);
 		consider(best, s, t, cand[t].enc, flags, level);
-#ifdef WC_DEBUG_EST
-		fprintf(stderr, "EST %s enc %d est %.0f raw %zu z %zu\n", c->kind == WC_INT ? "int" : "bytes",
-				cand[t].enc, cand[t].est, s->raw[t].len, compress_raw(s, t, level));
-#endif
 	}
-#ifdef WC_DEBUG_EST
-	fprintf(stderr, "END\n");
-#endif
 	keep(best, s);
 }
 

@@ -10,7 +10,7 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = warning;
-SELECT plan(32);
+SELECT plan(36);
 
 -- ---------------------------------------------------------------- data
 SELECT count(*) >= 0 FROM (
@@ -326,6 +326,59 @@ SELECT is((SELECT count(*) FROM (SELECT * FROM with_late EXCEPT ALL SELECT * FRO
           0::bigint, 'folding changes no row');
 SELECT is((SELECT count(*) FROM vpcflow.flows WHERE srcaddr IN ('10.99.0.1', '10.99.0.3')), 3::bigint,
           'folded late rows are still found by address');
+
+-- a whole day of late rows in no order, folded with the smallest sort budget:
+-- one batch (one scan of the side table) per hour, and each hour sorts on disk
+SELECT vpcflow.ensure_partitions('2012-03-07', '2012-03-08');
+SELECT vpcflow.compress_partition(p.partition) FROM vpcflow.partitions p
+WHERE p.lower_bound = '2012-03-07';
+SELECT setseed(0.25);
+INSERT INTO vpcflow.flows (version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport,
+                           protocol, action, log_status, packets, bytes, start_time, end_time,
+                           tcp_flags, pkt_srcaddr)
+SELECT 2, '123456789012', ('eni-' || lpad(to_hex(i % 13), 17, '0'))::vpcflow.awsid,
+       (ARRAY['10.0.0.1', '10.0.0.2', '10.0.0.0/8', '2001:db8::1', NULL, '192.168.0.9']::inet[])[1 + i % 6],
+       ('172.16.0.' || i % 200)::inet, i % 60000, 443, 6, 'ACCEPT', 'OK', 1, i,
+       t, t + interval '10 seconds',
+       CASE WHEN i = 4242 THEN 18 END,                    -- a value in one row only
+       CASE WHEN i % 1000 = 0 THEN '10.9.9.9'::inet END   -- in a few rows
+FROM (SELECT i, timestamptz '2012-03-07' + (i * 7919 % 86400) * interval '1 second' AS t
+      FROM generate_series(1, 20000) i ORDER BY random()) x;
+CREATE TEMP TABLE late_day AS
+SELECT * FROM vpcflow.flows WHERE start_time >= '2012-03-07' AND start_time < '2012-03-08';
+SET LOCAL work_mem = '64kB';
+SET LOCAL vpcflow.warm_build_memory = '64kB';
+SELECT is(vpcflow.fold_partition(p.partition), 20000::bigint,
+          'a whole day of late rows in no order folds with the smallest sort budget')
+FROM vpcflow.partitions p WHERE p.lower_bound = '2012-03-07';
+RESET work_mem;
+RESET vpcflow.warm_build_memory;
+SET LOCAL max_parallel_workers_per_gather = 0;
+SELECT is((SELECT count(*) FROM (SELECT * FROM late_day EXCEPT ALL SELECT * FROM vpcflow.flows
+                                 WHERE start_time >= '2012-03-07' AND start_time < '2012-03-08') d)
+          + (SELECT count(*) FROM (SELECT * FROM vpcflow.flows
+                                   WHERE start_time >= '2012-03-07' AND start_time < '2012-03-08'
+                                   EXCEPT ALL SELECT * FROM late_day) d)
+          + (SELECT count(*) FROM vpcflow.flows WHERE tcp_flags = 18 AND bytes = 4242) - 1,
+          0::bigint, 'the folded day reads back row for row, the one-row column included');
+SELECT is((SELECT count(*) FROM vpcflow.warm_blocks b JOIN vpcflow.partitions p ON b.partition = p.partition::oid
+           WHERE p.lower_bound = '2012-03-07'
+             AND date_bin('1 hour', b.min_time, timestamptz '2000-01-01')
+                 <> date_bin('1 hour', b.max_time, timestamptz '2000-01-01')), 0::bigint,
+          'no folded block spans two hours');
+SELECT is((WITH r AS (SELECT row_number() OVER () AS n, srcaddr, start_time,
+                             date_bin('1 hour', start_time, timestamptz '2000-01-01') AS h
+                      FROM vpcflow.flows WHERE start_time >= '2012-03-07' AND start_time < '2012-03-08'),
+               l AS (SELECT h, srcaddr, start_time,
+                            lag(h) OVER w AS ph, lag(srcaddr) OVER w AS ps, lag(start_time) OVER w AS pt,
+                            n FROM r WINDOW w AS (ORDER BY n))
+           SELECT count(*) FROM l
+           WHERE n > 1 AND (h < ph
+                            OR (h = ph AND ps IS NOT NULL AND srcaddr IS NOT NULL AND srcaddr < ps)
+                            OR (h = ph AND ps IS NULL AND srcaddr IS NOT NULL)
+                            OR (h = ph AND srcaddr IS NOT DISTINCT FROM ps AND start_time < pt))),
+          0::bigint, 'the folded blocks hold rows by hour, srcaddr, then start_time');
+RESET max_parallel_workers_per_gather;
 
 -- ---------------------------------------------------------------- archive
 -- 2023-11-15 holds the test files' v5 fields, IPv6, milliseconds and extra
