@@ -555,7 +555,32 @@ BEGIN
     END;
     COMMIT;
 
-    -- 2. rollups (docs/dashboards.md): fold in the files loaded since the
+    -- 2. fold late rows of warm partitions into blocks, before the rollups
+    -- and detections read the new files' rows: a backfilled day
+    -- (docs/bulk_load.md) holds all of them in its unindexed side table,
+    -- which every one of their queries would scan whole, where blocks are
+    -- skipped by time
+    FOR p IN SELECT w.partition::text AS name, w.partition::oid AS oid, w.side_table
+             FROM vpcflow.warm_partitions w
+    LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1) x', p.side_table)
+                INTO n;
+            IF n > 0 THEN
+                t0 := pg_catalog.clock_timestamp();
+                n := vpcflow.fold_partition(p.oid::regclass);
+                PERFORM vpcflow.maintenance_log_write(run, 'fold', p.name, n, NULL, NULL,
+                    pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
+                    'ok', 'late rows folded into blocks');
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM vpcflow.maintenance_log_write(run, 'fold', p.name, NULL, NULL, NULL, NULL,
+                'error', SQLERRM);
+        END;
+        COMMIT;
+    END LOOP;
+
+    -- 3. rollups (docs/dashboards.md): fold in the files loaded since the
     -- last pass (before retention can drop their rows), then drop rollup
     -- rows past their own retention
     DECLARE
@@ -581,7 +606,7 @@ BEGIN
     END;
     COMMIT;
 
-    -- 3. detections (docs/detections.md) over the files not yet examined
+    -- 4. detections (docs/detections.md) over the files not yet examined
     DECLARE
         r record;
     BEGIN
@@ -599,7 +624,7 @@ BEGIN
     END;
     COMMIT;
 
-    -- 4. side tables follow new columns of the store
+    -- 5. side tables follow new columns of the store
     BEGIN
         n := vpcflow.sync_side_tables();
         IF n > 0 THEN
@@ -612,7 +637,7 @@ BEGIN
     END;
     COMMIT;
 
-    -- 5. retention: archive (if a directory is set) and drop
+    -- 6. retention: archive (if a directory is set) and drop
     IF s.retention IS NOT NULL THEN
         FOR p IN SELECT x.partition::text AS name, x.partition::oid AS oid
                  FROM vpcflow.partitions x
@@ -642,27 +667,6 @@ BEGIN
             COMMIT;
         END LOOP;
     END IF;
-
-    -- 6. fold late rows of warm partitions into blocks
-    FOR p IN SELECT w.partition::text AS name, w.partition::oid AS oid, w.side_table
-             FROM vpcflow.warm_partitions w
-    LOOP
-        BEGIN
-            EXECUTE pg_catalog.format('SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1) x', p.side_table)
-                INTO n;
-            IF n > 0 THEN
-                t0 := pg_catalog.clock_timestamp();
-                n := vpcflow.fold_partition(p.oid::regclass);
-                PERFORM vpcflow.maintenance_log_write(run, 'fold', p.name, n, NULL, NULL,
-                    pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0),
-                    'ok', 'late rows folded into blocks');
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            PERFORM vpcflow.maintenance_log_write(run, 'fold', p.name, NULL, NULL, NULL, NULL,
-                'error', SQLERRM);
-        END;
-        COMMIT;
-    END LOOP;
 
     -- 7. compress hot partitions past the hot window
     IF s.warm THEN
