@@ -1029,6 +1029,7 @@ worker(void *arg)
 	size_t		nredo = 0;
 	size_t		day_next = 0,	/* this worker's day: files[day_next..day_end) */
 				day_end = 0;
+	FileItem   *day_item = NULL;	/* --backfill: a file of the last day taken */
 	int			lost = 0;
 	PGconn	   *shard_conns[MAX_SHARDS] = {0};
 
@@ -1059,18 +1060,19 @@ worker(void *arg)
 			if (opts.backfill && !interrupted && !shared.fatal && shared.next < shared.nfiles)
 			{
 				/*
-				 * --backfill: a day past hot_window is made warm when its
-				 * first file loads, and connections then share the day's
-				 * files (a warm day's rows go to an unindexed side table).
-				 * The first file of a day commits alone, so that the others
-				 * wait for the day's creation only that long.
+				 * --backfill: a day past hot_window is made warm by the
+				 * first file that reaches it, and connections share the
+				 * day's files (a warm day's rows go to an unindexed side
+				 * table).  Whichever connection makes the day holds its
+				 * creation lock until it commits, so each commits right
+				 * after its first file of a day: the others wait for that
+				 * one file only.
 				 */
-				size_t		k = shared.next;
-
-				opens_day = k == 0 || shared.files[k].day_len != shared.files[k - 1].day_len ||
-					strncmp(shared.files[k].path, shared.files[k - 1].path,
-							shared.files[k].day_len) != 0;
 				item = &shared.files[shared.next++];
+				opens_day = day_item == NULL || item->day_len != day_item->day_len ||
+					strncmp(item->path, day_item->path, item->day_len) != 0;
+				if (opens_day)
+					day_item = item;
 				day_next = day_end = 0;
 			}
 			else if (!interrupted && !shared.fatal && shared.next < shared.nfiles)
