@@ -135,15 +135,6 @@ for db in b1 b2 b3; do
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.partition_tiers WHERE tier = 'warm'")
 	[ "$n" = 1 ] || { log "$db: $n warm days, expected 1"; exit 1; }
 done
-# what maintenance does next with each: compress the hot day (-j 2 load),
-# fold the backfilled day's side table into blocks (-j 2 --backfill load)
-log "maintenance after the -j 2 load (compress)"; timed maint_compress psql -X -q -d l4 -c "CALL vpcflow.run_maintenance()"
-log "maintenance after the -j 2 --backfill load (fold)"; timed maint_fold psql -X -q -d b3 -c "CALL vpcflow.run_maintenance()"
-for db in l4 b3; do
-	n=$(psql -X -At -d $db -c "SELECT sum(warm_rows) FROM vpcflow.partition_tiers WHERE tier = 'warm'")
-	[ "$n" = "$records" ] || { log "$db: $n rows in blocks after maintenance, expected $records"; exit 1; }
-done
-
 for db in l7 l8; do
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM vpcflow.flows")
 	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
@@ -155,6 +146,15 @@ for db in l1 l2 l3 l4 l5 l6; do
 	[ "$n" = "$records" ] || { log "$db holds $n rows, expected $records"; exit 1; }
 	n=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_index x JOIN vpcflow.partitions p ON x.indrelid = p.partition")
 	[ "$n" = 3 ] || { log "$db: $n partition indexes, expected 3"; exit 1; }
+done
+
+# what maintenance does next with each: compress the hot day (-j 2 load),
+# fold the backfilled day's side table into blocks (-j 2 --backfill load)
+log "maintenance after the -j 2 load (compress)"; timed maint_compress psql -X -q -d l4 -c "CALL vpcflow.run_maintenance()"
+log "maintenance after the -j 2 --backfill load (fold)"; timed maint_fold psql -X -q -d b3 -c "CALL vpcflow.run_maintenance()"
+for db in l4 b3; do
+	n=$(psql -X -At -d $db -c "SELECT sum(warm_rows) FROM vpcflow.partition_tiers WHERE tier = 'warm'")
+	[ "$n" = "$records" ] || { log "$db: $n rows in blocks after maintenance, expected $records"; exit 1; }
 done
 
 TYPED="CREATE TABLE flows (version int, account_id text, interface_id text, srcaddr inet, dstaddr inet,
