@@ -183,17 +183,25 @@ SELECT is((SELECT count(*) FROM vpcflow.partitions p JOIN pg_class c ON c.oid = 
            WHERE c.relkind = 'r'), 0::bigint, 'every partition is warm');
 -- rows come out of blocks in block order: by hour, then srcaddr, then start_time
 SET LOCAL max_parallel_workers_per_gather = 0;
-SELECT is((WITH r AS (SELECT row_number() OVER () AS n, srcaddr, start_time,
-                             date_bin('1 hour', start_time, timestamptz '2000-01-01') AS h
-                      FROM vpcflow.flows WHERE start_time >= '2012-03-01' AND start_time < '2012-03-06'),
-               l AS (SELECT h, srcaddr, start_time,
-                            lag(h) OVER w AS ph, lag(srcaddr) OVER w AS ps, lag(start_time) OVER w AS pt,
-                            n FROM r WINDOW w AS (ORDER BY n))
-           SELECT count(*) FROM l
-           WHERE n > 1 AND (h < ph
-                            OR (h = ph AND ps IS NOT NULL AND srcaddr IS NOT NULL AND srcaddr < ps)
-                            OR (h = ph AND ps IS NULL AND srcaddr IS NOT NULL)
-                            OR (h = ph AND srcaddr IS NOT DISTINCT FROM ps AND start_time < pt))),
+-- rows of [lo, hi) read in scan order (blocks in order, rows as stored)
+-- that are out of the blocks' order: hour, then srcaddr (inet order, NULLs
+-- last), then start_time
+CREATE FUNCTION pg_temp.out_of_block_order(lo timestamptz, hi timestamptz) RETURNS bigint
+LANGUAGE sql AS $$
+    WITH r AS (SELECT row_number() OVER () AS n, srcaddr, start_time,
+                      date_bin('1 hour', start_time, timestamptz '2000-01-01') AS h
+               FROM vpcflow.flows WHERE start_time >= lo AND start_time < hi),
+         l AS (SELECT h, srcaddr, start_time,
+                      lag(h) OVER w AS ph, lag(srcaddr) OVER w AS ps, lag(start_time) OVER w AS pt,
+                      n FROM r WINDOW w AS (ORDER BY n))
+    SELECT count(*) FROM l
+    WHERE n > 1 AND (h < ph
+                     OR (h = ph AND ps IS NOT NULL AND srcaddr IS NOT NULL AND srcaddr < ps)
+                     OR (h = ph AND ps IS NULL AND srcaddr IS NOT NULL)
+                     OR (h = ph AND srcaddr IS NOT DISTINCT FROM ps AND start_time < pt))
+$$;
+
+SELECT is(pg_temp.out_of_block_order('2012-03-01', '2012-03-06'),
           0::bigint, 'inside an hour, blocks hold rows by srcaddr (inet order, NULLs last), then start_time');
 RESET max_parallel_workers_per_gather;
 SELECT ok((SELECT count(*) FROM vpcflow.warm_partitions) >= 3, 'several warm partitions');
@@ -366,17 +374,7 @@ SELECT is((SELECT count(*) FROM vpcflow.warm_blocks b JOIN vpcflow.partitions p 
              AND date_bin('1 hour', b.min_time, timestamptz '2000-01-01')
                  <> date_bin('1 hour', b.max_time, timestamptz '2000-01-01')), 0::bigint,
           'no folded block spans two hours');
-SELECT is((WITH r AS (SELECT row_number() OVER () AS n, srcaddr, start_time,
-                             date_bin('1 hour', start_time, timestamptz '2000-01-01') AS h
-                      FROM vpcflow.flows WHERE start_time >= '2012-03-07' AND start_time < '2012-03-08'),
-               l AS (SELECT h, srcaddr, start_time,
-                            lag(h) OVER w AS ph, lag(srcaddr) OVER w AS ps, lag(start_time) OVER w AS pt,
-                            n FROM r WINDOW w AS (ORDER BY n))
-           SELECT count(*) FROM l
-           WHERE n > 1 AND (h < ph
-                            OR (h = ph AND ps IS NOT NULL AND srcaddr IS NOT NULL AND srcaddr < ps)
-                            OR (h = ph AND ps IS NULL AND srcaddr IS NOT NULL)
-                            OR (h = ph AND srcaddr IS NOT DISTINCT FROM ps AND start_time < pt))),
+SELECT is(pg_temp.out_of_block_order('2012-03-07', '2012-03-08'),
           0::bigint, 'the folded blocks hold rows by hour, srcaddr, then start_time');
 RESET max_parallel_workers_per_gather;
 
